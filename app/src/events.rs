@@ -1,0 +1,37 @@
+//! Live events: every change a dashboard should see is announced with Postgres NOTIFY,
+//! inside the transaction that makes it, so it is heard only once committed and by
+//! every server instance that listens.
+
+use serde::{Deserialize, Serialize};
+
+pub const CHANNEL: &str = "assent_events";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEvent {
+    /// `proposed`, `approved`, `rejected`, `cancelled`, `expired`, `superseded`,
+    /// `resent`, `message_sent`, `message_dead`.
+    pub kind: String,
+    pub request_id: Option<i64>,
+    pub patron_id: Option<i64>,
+}
+
+#[cfg(feature = "ssr")]
+pub async fn notify(
+    conn: &mut sqlx::PgConnection,
+    kind: &str,
+    request_id: Option<i64>,
+    patron_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    let payload = serde_json::to_string(&LiveEvent {
+        kind: kind.to_string(),
+        request_id,
+        patron_id,
+    })
+    .unwrap_or_default();
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(payload)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
