@@ -109,7 +109,7 @@ async fn approve_changes_the_patron_and_tells_everyone() {
     assert_eq!(s.app.request_status(request).await, "approved");
     assert_eq!(s.app.audit_kinds(request).await, ["proposed", "approved"]);
     s.app.deliver_all().await;
-    assert_eq!(s.app.smtp.recipients(), [AGENT, NEW, OLD]);
+    assert_eq!(s.app.smtp.recipients(), [AGENT, OLD, NEW]);
 
     let (_, after) = s.app.page(&decide).await;
     assert!(after.contains("Change approved"));
@@ -139,7 +139,7 @@ async fn reject_keeps_the_address_and_tells_everyone() {
     assert_eq!(s.app.request_status(request).await, "rejected");
     assert_eq!(s.app.audit_kinds(request).await, ["proposed", "rejected"]);
     s.app.deliver_all().await;
-    assert_eq!(s.app.smtp.recipients(), [AGENT, NEW, OLD]);
+    assert_eq!(s.app.smtp.recipients(), [AGENT, OLD, NEW]);
     assert!(s.app.smtp.to(NEW)[0].text().contains("rejected"));
 }
 
@@ -241,7 +241,7 @@ async fn a_newer_request_supersedes_the_old_one() {
     assert!(s.app.page(&first_decide).await.1.contains("replaced"));
 
     s.app.deliver_all().await;
-    assert_eq!(s.app.smtp.recipients(), ["ana@newer.example", OLD]);
+    assert_eq!(s.app.smtp.recipients(), [OLD, "ana@newer.example"]);
     let token = s.app.smtp.to("ana@newer.example")[0].link_token().unwrap();
     s.app.post_choice(&token, "approve").await;
     assert_eq!(s.app.request_status(second).await, "approved");

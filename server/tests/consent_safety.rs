@@ -144,6 +144,7 @@ async fn concurrent_decisions_leave_exactly_one_outcome() {
             "round {round}: {}",
             decisions[0]
         );
+        app.shutdown().await;
     }
 }
 

@@ -254,7 +254,9 @@ pub fn backoff(attempts: i32, settings: &Settings) -> Duration {
         .saturating_mul(2u32.saturating_pow(exp))
         .min(settings.outbox.backoff_max);
     let half = full / 2;
-    half + half.mul_f64(rand::thread_rng().gen::<f64>())
+    let jittered = half + half.mul_f64(rand::thread_rng().gen::<f64>());
+    // PostgreSQL intervals hold microseconds; whole milliseconds are plenty.
+    Duration::from_millis(jittered.as_millis() as u64)
 }
 
 fn build_message(
@@ -338,7 +340,10 @@ mod tests {
             let full = Duration::from_secs(2)
                 .saturating_mul(2u32.saturating_pow(attempt.min(20) as u32 - 1))
                 .min(Duration::from_secs(60));
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+            assert!(
+                d + Duration::from_millis(1) >= full / 2 && d <= full,
+                "attempt {attempt}: {d:?}"
+            );
         }
     }
 }

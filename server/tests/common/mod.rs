@@ -41,8 +41,26 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    if std::env::var_os("RUST_LOG").is_some() {
+        server::telemetry::init();
+    }
     let smtp = SmtpSink::start().await;
-    let database_url = fresh_database_url();
+    // A test may bring its own database URL (through a relay, say).
+    let database_url = extra
+        .iter()
+        .position(|a| *a == "--database-url")
+        .and_then(|i| extra.get(i + 1))
+        .map(|url| url.to_string())
+        .unwrap_or_else(fresh_database_url);
+    let extra: Vec<&str> = match extra.iter().position(|a| *a == "--database-url") {
+        Some(i) => extra
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i && *j != i + 1)
+            .map(|(_, a)| *a)
+            .collect(),
+        None => extra.to_vec(),
+    };
     let mut args = vec![
         "assent".to_string(),
         "--database-url".into(),
@@ -108,6 +126,12 @@ impl TestApp {
                     self.state.settings.clone(),
                 )));
         }
+    }
+
+    /// Closes the pool, so a test that spawns many apps stays under the server's limit.
+    pub async fn shutdown(mut self) {
+        self.stop_workers();
+        self.pool.close().await;
     }
 
     pub fn stop_workers(&mut self) {
