@@ -54,7 +54,8 @@ impl Settings {
         format!("{}/c/{}", self.public_url, token)
     }
 
-    /// Settings for tests and tools: a local URL, short retries.
+    /// Settings for unit tests: a local URL, short retries.
+    #[cfg(test)]
     pub fn for_tests(public_url: &str) -> Self {
         Settings {
             public_url: public_url.trim_end_matches('/').to_string(),

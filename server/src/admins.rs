@@ -1,6 +1,7 @@
 //! Adding admins from the command line.
 
 use app::auth::password::{hash_password, PasswordError};
+use app::auth::Role;
 use app::email::{EmailAddress, EmailError};
 use sqlx::PgPool;
 
@@ -22,7 +23,7 @@ pub async fn create_admin(
     pool: &PgPool,
     email: &str,
     name: &str,
-    role: &str,
+    role: Role,
     password: &str,
 ) -> Result<i64, CreateAdminError> {
     let email = EmailAddress::parse(email)?;
@@ -38,12 +39,12 @@ pub async fn create_admin(
     .bind(email.as_str())
     .bind(name)
     .bind(hash)
-    .bind(role)
+    .bind(role.as_str())
     .fetch_one(pool)
     .await;
     match inserted {
         Ok((id,)) => {
-            tracing::info!(admin_id = id, email = %email.masked(), role, "admin created");
+            tracing::info!(admin_id = id, email = %email.masked(), role = role.as_str(), "admin created");
             Ok(id)
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(CreateAdminError::Exists),

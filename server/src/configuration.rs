@@ -54,12 +54,12 @@ pub enum Role {
     Manager,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Agent => "agent",
-            Role::Manager => "manager",
+impl From<Role> for app::auth::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => app::auth::Role::Viewer,
+            Role::Agent => app::auth::Role::Agent,
+            Role::Manager => app::auth::Role::Manager,
         }
     }
 }

@@ -80,16 +80,11 @@ async fn create_admin(database_url: &str, args: CreateAdmin) -> Result<(), Strin
         .await
         .map_err(|e| e.to_string())?;
     database::migrate(&pool).await.map_err(|e| e.to_string())?;
-    let id = admins::create_admin(
-        &pool,
-        &args.email,
-        &args.name,
-        args.role.as_str(),
-        &password,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    println!("Created admin #{id} ({}).", args.role.as_str());
+    let role = app::auth::Role::from(args.role);
+    let id = admins::create_admin(&pool, &args.email, &args.name, role, &password)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Created admin #{id} ({}).", role.as_str());
     Ok(())
 }
 

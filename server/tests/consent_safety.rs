@@ -284,9 +284,8 @@ async fn no_raw_token_is_at_rest() {
     }
 }
 
+/// The raw bytes of a token, in hex, as `pg_dump` would print a bytea holding them.
 fn base64_to_hex(token: &str) -> String {
-    // Decode through the token type's own parser, then compare hex of the raw bytes: the
-    // hash of a token differs from the token, so we rebuild the bytes from the URL form.
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut bits = 0u32;
     let mut nbits = 0;

@@ -1,5 +1,7 @@
 //! A real SMTP listener for tests: speaks enough of RFC 5321 for lettre, keeps what it
 //! receives, and can go down and come back on the same port to stage outages.
+// Shared by the test crates and the outbox benchmark, which each use a part of it.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -152,6 +154,7 @@ async fn session(
     received: Arc<Mutex<Vec<Received>>>,
     delay: Arc<Mutex<Duration>>,
 ) {
+    let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     if write
