@@ -18,8 +18,10 @@ use clap::Parser;
 use server::configuration::Cli;
 use server::startup::Application;
 
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
 #[tokio::main]
-async fn main() {
+async fn main() -> BenchResult<()> {
     let mut args = std::env::args().skip(1);
     let messages: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
     let workers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
@@ -45,9 +47,7 @@ async fn main() {
         "--outbox-workers",
         &workers.to_string(),
     ]);
-    let app = Application::build(&cli.config)
-        .await
-        .expect("the app builds");
+    let app = Application::build(&cli.config).await?;
     let state = app.state.clone();
     let pool = state.pool.clone();
 
@@ -55,28 +55,25 @@ async fn main() {
         "INSERT INTO admins (email, display_name, password_hash, role) VALUES ('bench@venue.example', 'Bench', 'x', 'agent') RETURNING id",
     )
     .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await?;
     for i in 0..proposals {
         let (patron,): (i64,) =
             sqlx::query_as("INSERT INTO patrons (name, email) VALUES ($1, $2) RETURNING id")
                 .bind(format!("Patron {i}"))
                 .bind(format!("p{i}@old.example"))
                 .fetch_one(&pool)
-                .await
-                .unwrap();
+                .await?;
         propose(
             &pool,
             &state.settings,
             agent,
             Proposal {
                 patron_id: patron,
-                new_email: EmailAddress::parse(&format!("p{i}@new.example")).unwrap(),
-                reason: Reason::parse("Benchmark").unwrap(),
+                new_email: EmailAddress::parse(&format!("p{i}@new.example"))?,
+                reason: Reason::parse("Benchmark")?,
             },
         )
-        .await
-        .unwrap();
+        .await?;
     }
     let total = proposals * 2;
 
@@ -99,11 +96,10 @@ async fn main() {
         total as f64 / elapsed.as_secs_f64()
     );
     pool.close().await;
-    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
-        .await
-        .unwrap();
-    let name = database_url.rsplit('/').next().unwrap();
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres")).await?;
+    let name = database_url.rsplit('/').next().unwrap_or_default();
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .execute(&admin)
         .await;
+    Ok(())
 }

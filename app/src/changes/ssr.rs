@@ -628,16 +628,7 @@ async fn load_link(
             cancelled_by: row.cancelled_by,
             patron_name: row.name,
             locale: Locale::parse(&row.locale).unwrap_or_default(),
-            request: RequestRow {
-                id: row.id,
-                patron_id: row.patron_id,
-                old_value: row.old_value,
-                new_value: row.new_value,
-                reason: row.reason,
-                status: row.status,
-                requested_by: row.requested_by,
-                expires_at: row.expires_at,
-            },
+            request: row.request,
         })
     }))
 }
@@ -651,14 +642,8 @@ struct LinkRow {
     cancelled_by: Option<String>,
     name: String,
     locale: String,
-    id: i64,
-    patron_id: i64,
-    old_value: String,
-    new_value: String,
-    reason: String,
-    status: String,
-    requested_by: i64,
-    expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    request: RequestRow,
 }
 
 async fn email_taken(
