@@ -30,6 +30,25 @@ pub enum Command {
     /// Add an admin. The password is read from standard input or asked for; only its
     /// argon2id hash is stored.
     CreateAdmin(CreateAdmin),
+    /// Propose a new primary email for a patron, as an admin would from the dashboard.
+    /// Nothing changes until the patron approves from the new address.
+    Propose(ProposeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The sign-in email of the proposing admin (an agent or a manager).
+    #[arg(long)]
+    pub admin: String,
+    /// The patron's current primary email.
+    #[arg(long)]
+    pub patron: String,
+    /// The proposed new primary email.
+    #[arg(long)]
+    pub new_email: String,
+    /// Why, in one line; the patron reads it.
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +189,19 @@ pub struct Config {
     #[arg(long, env = "EXPIRY_SWEEP_SECS", global = true, default_value_t = 30)]
     pub expiry_sweep_secs: u64,
 
+    /// Patron link pages: requests one IP may make in a burst.
+    #[arg(long, env = "PATRON_RATE_BURST", global = true, default_value_t = 30)]
+    pub patron_rate_burst: u32,
+
+    /// Patron link pages: one more request is allowed per this many milliseconds.
+    #[arg(
+        long,
+        env = "PATRON_RATE_PERIOD_MS",
+        global = true,
+        default_value_t = 2000
+    )]
+    pub patron_rate_period_ms: u64,
+
     /// Where cargo-leptos put the compiled site (JS, WASM, CSS).
     #[arg(
         long,
@@ -190,6 +222,8 @@ pub enum ConfigError {
     SupportEmail(String),
     #[error("MAIL_FROM must be an address like \"Venue <no-reply@venue.example>\" (got {0:?})")]
     MailFrom(String),
+    #[error("PATRON_RATE_BURST and PATRON_RATE_PERIOD_MS must be positive")]
+    RateLimit,
     #[error("in production, set SMTP_URL: the development mailbox is off there")]
     SmtpRequired,
 }

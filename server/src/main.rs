@@ -4,7 +4,7 @@ use clap::Parser;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use server::configuration::{Cli, Command, CreateAdmin};
+use server::configuration::{Cli, Command, CreateAdmin, ProposeArgs};
 use server::startup::Application;
 use server::{admins, database, seed, telemetry};
 
@@ -71,6 +71,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::CreateAdmin(args) => create_admin(&config.database_url, args).await,
+        Command::Propose(args) => propose(&config, args).await,
     }
 }
 
@@ -85,6 +86,26 @@ async fn create_admin(database_url: &str, args: CreateAdmin) -> Result<(), Strin
         .await
         .map_err(|e| e.to_string())?;
     println!("Created admin #{id} ({}).", role.as_str());
+    Ok(())
+}
+
+async fn propose(config: &server::configuration::Config, args: ProposeArgs) -> Result<(), String> {
+    let settings = config.settings().map_err(|e| e.to_string())?;
+    let pool = database::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    database::migrate(&pool).await.map_err(|e| e.to_string())?;
+    let id = admins::propose_as(
+        &pool,
+        &settings,
+        &args.admin,
+        &args.patron,
+        &args.new_email,
+        &args.reason,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!("Proposed change request #{id}; the patron has been asked to approve it.");
     Ok(())
 }
 

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::GovernorLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -50,7 +52,16 @@ pub struct Application {
     pub addr: SocketAddr,
     expiry_sweep: Duration,
     seeded: bool,
+    patron_limiter: PatronLimiter,
 }
+
+/// The per-IP rate limiter in front of the patron's link pages.
+type PatronLimiter = Arc<
+    tower_governor::governor::GovernorConfig<
+        tower_governor::key_extractor::PeerIpKeyExtractor,
+        governor::middleware::NoOpMiddleware<governor::clock::QuantaInstant>,
+    >,
+>;
 
 impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
@@ -111,7 +122,14 @@ impl Application {
             settings,
             mailer: Arc::new(mailer),
         };
-        let router = router(state.clone(), config.development());
+        let patron_limiter: PatronLimiter = Arc::new(
+            GovernorConfigBuilder::default()
+                .period(Duration::from_millis(config.patron_rate_period_ms.max(1)))
+                .burst_size(config.patron_rate_burst.max(1))
+                .finish()
+                .ok_or(ConfigError::RateLimit)?,
+        );
+        let router = router(state.clone(), config.development(), patron_limiter.clone());
         Ok(Application {
             listener,
             router,
@@ -119,6 +137,7 @@ impl Application {
             addr,
             expiry_sweep: Duration::from_secs(config.expiry_sweep_secs.max(1)),
             seeded,
+            patron_limiter,
         })
     }
 
@@ -137,6 +156,13 @@ impl Application {
                 self.state.settings.clone(),
             )));
         }
+        let limiter = self.patron_limiter.limiter().clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                limiter.retain_recent();
+            }
+        }));
         let pool = self.state.pool.clone();
         let settings = self.state.settings.clone();
         let every = self.expiry_sweep;
@@ -175,12 +201,12 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState, development: bool) -> Router {
+pub fn router(state: AppState, development: bool, patron_limiter: PatronLimiter) -> Router {
     let routes = generate_route_list(App);
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(app::consent::routes());
+        .merge(app::consent::routes().layer(GovernorLayer::new(patron_limiter)));
     if development && state.mailer.mailbox_dir().is_some() {
         router = router.route("/dev/mailbox", get(app::mail::mailbox::page));
     }

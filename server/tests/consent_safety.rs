@@ -417,3 +417,43 @@ async fn patron_pages_carry_protective_headers() {
     assert!(csp.contains("frame-ancestors 'none'"));
     assert!(!csp.contains("unsafe-inline"));
 }
+
+#[tokio::test]
+async fn patron_links_are_rate_limited_per_ip() {
+    let app = common::spawn_app_with(&[
+        "--patron-rate-burst",
+        "3",
+        "--patron-rate-period-ms",
+        "60000",
+    ])
+    .await;
+    let (agent, patrons) = setup(&app, 1).await;
+    let request = propose_for(&app, agent, patrons[0], "p0@new.example").await;
+    app.deliver_all().await;
+    let decide = app.smtp.to("p0@new.example")[0].link_token().unwrap();
+
+    for _ in 0..3 {
+        assert_eq!(app.page(&decide).await.0, 200);
+    }
+    assert_eq!(
+        app.page(&decide).await.0,
+        429,
+        "the fourth request in a burst is refused"
+    );
+    assert_eq!(
+        app.post_choice(&decide, "approve").await.status().as_u16(),
+        429
+    );
+    assert_eq!(app.request_status(request).await, "pending");
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.status().as_u16(),
+        200,
+        "only the patron pages are limited"
+    );
+}

@@ -224,3 +224,70 @@ async fn the_home_page_is_served() {
         .unwrap();
     assert!(body.contains("Staff cannot silently change"));
 }
+
+#[tokio::test]
+async fn propose_from_the_command_line_queues_the_same_messages() {
+    let app = common::spawn_app().await;
+    app.add_admin("agent@venue.example", "agent").await;
+    let patron = app.add_patron("Ana García", "ana@old.example", "en").await;
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_assent"))
+            .arg("propose")
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, stderr) = run(&[
+        "--admin",
+        "nobody@venue.example",
+        "--patron",
+        "ana@old.example",
+        "--new-email",
+        "ana@new.example",
+        "--reason",
+        "Phoned",
+    ]);
+    assert!(!ok);
+    assert_one_clear_line(&stderr, "no active admin has that email");
+    let (ok, stderr) = run(&[
+        "--admin",
+        "agent@venue.example",
+        "--patron",
+        "ana@old.example",
+        "--new-email",
+        "ana@new.example\r\nBcc: x@evil.example",
+        "--reason",
+        "Phoned",
+    ]);
+    assert!(!ok);
+    assert_one_clear_line(&stderr, "line breaks");
+    let (ok, stderr) = run(&[
+        "--admin",
+        "agent@venue.example",
+        "--patron",
+        "ana@old.example",
+        "--new-email",
+        "ana@new.example",
+        "--reason",
+        "Phoned",
+    ]);
+    assert!(ok, "{stderr}");
+
+    assert_eq!(
+        app.patron_email(patron).await,
+        "ana@old.example",
+        "nothing changes yet"
+    );
+    app.deliver_all().await;
+    assert_eq!(
+        app.smtp.recipients(),
+        ["ana@new.example", "ana@old.example"]
+    );
+}
