@@ -2,14 +2,16 @@
 
 use axum::http::HeaderMap;
 
-/// True when a request plausibly came from a page of our own origin. Browsers send
-/// `Sec-Fetch-Site` and `Origin` on every cross-site POST, so a request from another
-/// site is refused; a client that sends neither is not a browser and so no CSRF vector.
+/// True when a request plausibly came from a page of our own origin.
+///
+/// `Sec-Fetch-Site` decides when the browser sends it (all current ones do): only
+/// `same-origin` passes. It must come first, because pages served with
+/// `Referrer-Policy: no-referrer` make browsers send `Origin: null` on their own form
+/// posts. Without it, an `Origin` header must name our origin. A client that sends
+/// neither is not a browser, and so no cross-site request forgery vector.
 pub fn same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
-        if site.as_bytes() != b"same-origin" {
-            return false;
-        }
+        return site.as_bytes() == b"same-origin";
     }
     match headers.get(axum::http::header::ORIGIN) {
         Some(origin) => origin.to_str().is_ok_and(|o| o == public_origin),
@@ -40,6 +42,8 @@ mod tests {
             ours
         ));
         assert!(same_origin(&headers(&[]), ours));
+        // A no-referrer page's own form post: the browser hides the origin, not the site.
+        assert!(same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]), ours));
         assert!(!same_origin(
             &headers(&[("origin", "https://evil.example")]),
             ours
