@@ -7,6 +7,7 @@ pub mod email;
 pub mod events;
 pub mod locale;
 pub mod mail;
+pub mod patrons;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
@@ -54,10 +55,13 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="app-bar">
                 <a href="/" class="app-name">"Assent"</a>
+                <auth::AdminBar/>
             </header>
             <main class="app-main">
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                     <Route path=StaticSegment("") view=home::HomePage/>
+                    <Route path=StaticSegment("signin") view=auth::SignInPage/>
+                    <Route path=StaticSegment("patrons") view=patrons::PatronsPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,30 @@
 //! Request checks shared by every state-changing route.
 
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Middleware: refuses every state-changing request (anything but GET, HEAD, OPTIONS)
+/// that did not come from our own origin. Server functions accept form posts, so this is
+/// what stops a cross-site form from acting as a signed-in admin or as a patron.
+pub async fn refuse_cross_origin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let reads = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !reads && !same_origin(request.headers(), &state.settings.public_origin()) {
+        tracing::warn!(method = %request.method(), "cross-origin request refused");
+        return (StatusCode::FORBIDDEN, "Cross-origin request refused.").into_response();
+    }
+    next.run(request).await
+}
 
 /// True when a request plausibly came from a page of our own origin.
 ///
@@ -43,7 +67,10 @@ mod tests {
         ));
         assert!(same_origin(&headers(&[]), ours));
         // A no-referrer page's own form post: the browser hides the origin, not the site.
-        assert!(same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]), ours));
+        assert!(same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            ours
+        ));
         assert!(!same_origin(
             &headers(&[("origin", "https://evil.example")]),
             ours

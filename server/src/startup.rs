@@ -15,6 +15,9 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{time, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 
 use app::mail::transport::Mailer;
 use app::state::AppState;
@@ -41,6 +44,8 @@ pub enum StartupError {
     Smtp(String),
     #[error("cannot create the development mailbox folder {dir}: {cause}. Set MAILBOX_DIR to a writable folder")]
     Mailbox { dir: String, cause: String },
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(String),
     #[error("the server stopped: {0}")]
     Serve(String),
 }
@@ -53,6 +58,7 @@ pub struct Application {
     expiry_sweep: Duration,
     seeded: bool,
     patron_limiter: PatronLimiter,
+    sessions: PostgresStore,
 }
 
 /// The per-IP rate limiter in front of the patron's link pages.
@@ -129,7 +135,26 @@ impl Application {
                 .finish()
                 .ok_or(ConfigError::RateLimit)?,
         );
-        let router = router(state.clone(), config.development(), patron_limiter.clone());
+        let sessions = PostgresStore::new(state.pool.clone());
+        sessions
+            .migrate()
+            .await
+            .map_err(|e| StartupError::Sessions(e.to_string()))?;
+        // Server-side sessions: the cookie holds only an id. It is Secure behind TLS,
+        // HttpOnly, SameSite=Lax, and ends after 2 idle hours (12 hours at most: see
+        // app::auth::ssr::ABSOLUTE_LIFETIME_HOURS).
+        let session_layer = SessionManagerLayer::new(sessions.clone())
+            .with_name("assent_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(state.settings.public_url.starts_with("https://"))
+            .with_expiry(Expiry::OnInactivity(time::Duration::hours(2)));
+        let router = router(
+            state.clone(),
+            config.development(),
+            patron_limiter.clone(),
+            session_layer,
+        );
         Ok(Application {
             listener,
             router,
@@ -138,6 +163,7 @@ impl Application {
             expiry_sweep: Duration::from_secs(config.expiry_sweep_secs.max(1)),
             seeded,
             patron_limiter,
+            sessions,
         })
     }
 
@@ -156,6 +182,18 @@ impl Application {
                 self.state.settings.clone(),
             )));
         }
+        handles.push(tokio::spawn({
+            use tower_sessions::ExpiredDeletion;
+            let sessions = self.sessions.clone();
+            async move {
+                if let Err(error) = sessions
+                    .continuously_delete_expired(Duration::from_secs(600))
+                    .await
+                {
+                    tracing::error!(%error, "expired-session cleanup stopped");
+                }
+            }
+        }));
         let limiter = self.patron_limiter.limiter().clone();
         handles.push(tokio::spawn(async move {
             loop {
@@ -201,7 +239,12 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState, development: bool, patron_limiter: PatronLimiter) -> Router {
+pub fn router(
+    state: AppState,
+    development: bool,
+    patron_limiter: PatronLimiter,
+    sessions: SessionManagerLayer<PostgresStore>,
+) -> Router {
     let routes = generate_route_list(App);
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
@@ -214,6 +257,11 @@ pub fn router(state: AppState, development: bool, patron_limiter: PatronLimiter)
     router
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app::security::refuse_cross_origin,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)

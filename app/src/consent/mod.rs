@@ -1,6 +1,7 @@
 //! The patron's pages: what a link from an email opens. Server-rendered HTML with no
 //! script at all, so they work on any phone with or without JavaScript. A GET or HEAD
-//! only reads; the form's POST acts, and only when it comes from our own origin.
+//! only reads; the form's POST acts, and only from our own origin (the server's
+//! `security::refuse_cross_origin` layer checks that).
 
 mod copy;
 
@@ -17,7 +18,6 @@ use crate::changes::token::LinkToken;
 use crate::changes::{LinkAction, LinkPurpose, LinkState};
 use crate::locale::Locale;
 use crate::mail::templates::escape;
-use crate::security::same_origin;
 use crate::settings::Brand;
 use crate::state::AppState;
 use copy::Copy;
@@ -70,16 +70,7 @@ async fn act(
         .and_then(Locale::parse)
         .unwrap_or_default();
     let brand = &state.settings.brand;
-    if !same_origin(&headers, &state.settings.public_origin()) {
-        tracing::warn!("cross-origin POST to a patron link refused");
-        return page(
-            StatusCode::FORBIDDEN,
-            brand,
-            locale,
-            "",
-            &LinkState::Invalid,
-        );
-    }
+    // Cross-origin posts never get here: `security::refuse_cross_origin` runs first.
     let (Some(token), Some(action)) = (LinkToken::parse(&raw), LinkAction::parse(&form.action))
     else {
         return page(

@@ -1,0 +1,220 @@
+//! Admins: sign-in with throttling, sessions shared through PostgreSQL, the role matrix of
+//! every server function, and the refusal of cross-origin requests.
+
+mod common;
+
+use app::auth::password::hash_password;
+use common::{spawn_app, TestApp};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn admin_with_password(app: &TestApp, email: &str, role: &str) {
+    let hash = hash_password(PASSWORD).unwrap();
+    sqlx::query(
+        "INSERT INTO admins (email, display_name, password_hash, role) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(email)
+    .bind(format!("Admin {role}"))
+    .bind(hash)
+    .bind(role)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Calls a server function as the dashboard's forms do: a same-origin form post.
+async fn call(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let response = client
+        .post(format!("{}/api/{name}", app.base_url))
+        .header("origin", &app.base_url)
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = browser();
+    let (status, body) = call(
+        app,
+        &client,
+        "sign_in",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    assert!(status < 400, "sign-in as {email}: {status} {body}");
+    client
+}
+
+#[tokio::test]
+async fn sign_in_starts_a_session_and_sign_out_ends_it() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "agent@venue.example", "agent").await;
+    let client = browser();
+    let (_, body) = call(&app, &client, "current_admin", &[]).await;
+    assert_eq!(body, "null", "nobody is signed in yet");
+
+    let (status, body) = call(
+        &app,
+        &client,
+        "sign_in",
+        &[("email", "Agent@Venue.example"), ("password", PASSWORD)],
+    )
+    .await;
+    assert!(status < 400, "{status} {body}");
+    let (_, body) = call(&app, &client, "current_admin", &[]).await;
+    assert!(
+        body.contains("Admin agent") && body.contains("Agent"),
+        "{body}"
+    );
+
+    // The session lives in PostgreSQL: a second instance on the same database knows it.
+    let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM tower_sessions.session")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+
+    call(&app, &client, "sign_out", &[]).await;
+    let (_, body) = call(&app, &client, "current_admin", &[]).await;
+    assert_eq!(body, "null");
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_and_throttled() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "agent@venue.example", "agent").await;
+    let client = browser();
+    for _ in 0..5 {
+        let (status, body) = call(
+            &app,
+            &client,
+            "sign_in",
+            &[
+                ("email", "agent@venue.example"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("BadCredentials"), "{body}");
+    }
+    // Even the right password now waits: guessing is throttled per account.
+    let (_, body) = call(
+        &app,
+        &client,
+        "sign_in",
+        &[("email", "agent@venue.example"), ("password", PASSWORD)],
+    )
+    .await;
+    assert!(body.contains("Throttled"), "{body}");
+    let (_, body) = call(&app, &client, "current_admin", &[]).await;
+    assert_eq!(body, "null");
+}
+
+#[tokio::test]
+async fn every_server_function_checks_the_role() {
+    let app = spawn_app().await;
+    for role in ["viewer", "agent", "manager"] {
+        admin_with_password(&app, &format!("{role}@venue.example"), role).await;
+    }
+    app.add_patron("Ana García", "ana@example.org", "en").await;
+
+    // (server function, its form, the lowest role it allows)
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+    let matrix: [Row; 2] = [
+        ("current_admin", &[], None),
+        ("search_patrons", &[("query", "ana")], Some("viewer")),
+    ];
+    let rank = |role: &str| {
+        ["viewer", "agent", "manager"]
+            .iter()
+            .position(|r| *r == role)
+    };
+    for who in [None, Some("viewer"), Some("agent"), Some("manager")] {
+        let client = match who {
+            Some(role) => signed_in(&app, &format!("{role}@venue.example")).await,
+            None => browser(),
+        };
+        for (name, form, minimum) in matrix {
+            let (status, body) = call(&app, &client, name, form).await;
+            let allowed = match (minimum, who) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(min), Some(role)) => rank(role) >= rank(min),
+            };
+            if allowed {
+                assert_eq!(status, 200, "{who:?} calling {name}: {body}");
+            } else {
+                assert_eq!(status, 500, "{who:?} calling {name}: {body}");
+                assert!(
+                    body.contains(if who.is_none() {
+                        "SignedOut"
+                    } else {
+                        "Forbidden"
+                    }),
+                    "{who:?} calling {name}: {body}"
+                );
+            }
+        }
+        if who.is_some() {
+            let (_, body) = call(&app, &client, "search_patrons", &[("query", "ANA@EX")]).await;
+            assert!(
+                body.contains("ana@example.org"),
+                "search is case-insensitive: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn cross_origin_posts_are_refused_before_they_act() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "agent@venue.example", "agent").await;
+    let client = browser();
+    let response = client
+        .post(format!("{}/api/sign_in", app.base_url))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("email", "agent@venue.example"),
+            ("password", "wrong password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let (failures,): (i64,) = sqlx::query_as("SELECT count(*) FROM sign_in_failures")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0, "the request never reached the server function");
+
+    // A signed-in admin's session cannot be ridden from another site either.
+    let client = signed_in(&app, "agent@venue.example").await;
+    let response = client
+        .post(format!("{}/api/search_patrons", app.base_url))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("query", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+}
