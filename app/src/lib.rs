@@ -25,7 +25,7 @@ mod home;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("signin") view=auth::SignInPage/>
                     <Route path=StaticSegment("patrons") view=patrons::PatronsPage/>
+                    <Route path=(StaticSegment("patrons"), ParamSegment("id")) view=patrons::PatronDetailPage/>
                 </Routes>
             </main>
         </Router>

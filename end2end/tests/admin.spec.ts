@@ -1,6 +1,6 @@
 // The admin's side: sign in, and find a patron as you type.
 import { expect, test } from "@playwright/test";
-import { DEMO_ADMIN } from "./support";
+import { DEMO_ADMIN, linkTo } from "./support";
 
 test("an admin signs in and finds patrons as they type", async ({ page }) => {
   await page.goto("/signin");
@@ -23,4 +23,41 @@ test("an admin signs in and finds patrons as they type", async ({ page }) => {
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.goto("/patrons");
   await expect(page.getByRole("alert")).toContainText("Sign in first");
+});
+
+test("an admin proposes a change, sees the errors inline, and the patron's approval shows", async ({ page, browser }) => {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(DEMO_ADMIN);
+  await page.getByLabel("Password").fill("assent-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/patrons$/);
+
+  await page.getByLabel("Search by name or email").fill("keiko.moreau");
+  await page.getByRole("link", { name: "Keiko Moreau" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Keiko Moreau");
+
+  // A typed error, shown inline, and nothing proposed.
+  await page.getByLabel("New email", { exact: true }).fill("hugo.okafor@example.org");
+  await page.getByLabel("Reason (the patron reads it)").fill("Phoned the box office");
+  await page.getByRole("button", { name: "Propose the change" }).click();
+  await expect(page.getByTestId("action-error")).toContainText("belongs to another patron");
+
+  await page.getByLabel("New email", { exact: true }).fill("keiko.new@example.net");
+  await page.getByRole("button", { name: "Propose the change" }).click();
+  await expect(page.getByTestId("pending-request")).toContainText("keiko.new@example.net");
+  await expect(page.getByTestId("primary-email")).toHaveText("keiko.moreau@example.org");
+
+  // The patron approves from the link in a browser of their own.
+  const patron = await browser.newContext();
+  const patronPage = await patron.newPage();
+  await patronPage.goto(`${await linkTo("keiko.new@example.net")}?lang=en`);
+  await patronPage.getByRole("button", { name: "Approve the change" }).click();
+  await expect(patronPage.getByRole("heading", { level: 1 })).toHaveText("Change approved");
+  await patron.close();
+
+  await page.reload();
+  await expect(page.getByTestId("primary-email")).toHaveText("keiko.new@example.net");
+  await expect(page.getByTestId("history")).toContainText("approved");
+  await expect(page.getByTestId("messages")).toContainText("sent");
+  await expect(page.locator("body")).not.toContainText("/c/");
 });

@@ -135,26 +135,71 @@ async fn every_server_function_checks_the_role() {
     for role in ["viewer", "agent", "manager"] {
         admin_with_password(&app, &format!("{role}@venue.example"), role).await;
     }
-    app.add_patron("Ana García", "ana@example.org", "en").await;
-
-    // (server function, its form, the lowest role it allows)
-    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
-    let matrix: [Row; 2] = [
-        ("current_admin", &[], None),
-        ("search_patrons", &[("query", "ana")], Some("viewer")),
-    ];
+    let patron = app
+        .add_patron("Ana García", "ana@example.org", "en")
+        .await
+        .to_string();
     let rank = |role: &str| {
         ["viewer", "agent", "manager"]
             .iter()
             .position(|r| *r == role)
     };
+
     for who in [None, Some("viewer"), Some("agent"), Some("manager")] {
         let client = match who {
             Some(role) => signed_in(&app, &format!("{role}@venue.example")).await,
             None => browser(),
         };
+        let new_email = format!("ana.{}@new.example", who.unwrap_or("nobody"));
+        let (status, proposed) = call(
+            &app,
+            &client,
+            "propose_change",
+            &[
+                ("patron_id", &patron),
+                ("new_email", &new_email),
+                ("reason", "Phoned"),
+            ],
+        )
+        .await;
+        let request = if status == 200 {
+            proposed.clone()
+        } else {
+            "1".to_string()
+        };
+
+        // (server function, its form, the lowest role it allows; None: anyone)
+        type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+        let matrix: Vec<Row> = vec![
+            ("current_admin", vec![], None),
+            ("search_patrons", vec![("query", "ana")], Some("viewer")),
+            ("get_patron", vec![("id", &patron)], Some("viewer")),
+            (
+                "preview_proposal",
+                vec![
+                    ("patron_id", &patron),
+                    ("new_email", "x@new.example"),
+                    ("reason", "Phoned"),
+                ],
+                Some("agent"),
+            ),
+            (
+                "resend_change",
+                vec![("request_id", &request)],
+                Some("agent"),
+            ),
+            (
+                "cancel_change",
+                vec![("request_id", &request)],
+                Some("agent"),
+            ),
+        ];
+        let mut calls = vec![("propose_change", status, proposed, Some("agent"))];
         for (name, form, minimum) in matrix {
-            let (status, body) = call(&app, &client, name, form).await;
+            let (status, body) = call(&app, &client, name, &form).await;
+            calls.push((name, status, body, minimum));
+        }
+        for (name, status, body, minimum) in calls {
             let allowed = match (minimum, who) {
                 (None, _) => true,
                 (Some(_), None) => false,
@@ -164,24 +209,88 @@ async fn every_server_function_checks_the_role() {
                 assert_eq!(status, 200, "{who:?} calling {name}: {body}");
             } else {
                 assert_eq!(status, 500, "{who:?} calling {name}: {body}");
-                assert!(
-                    body.contains(if who.is_none() {
-                        "SignedOut"
-                    } else {
-                        "Forbidden"
-                    }),
-                    "{who:?} calling {name}: {body}"
-                );
+                let refusal = if who.is_none() {
+                    "SignedOut"
+                } else {
+                    "Forbidden"
+                };
+                assert!(body.contains(refusal), "{who:?} calling {name}: {body}");
             }
         }
-        if who.is_some() {
-            let (_, body) = call(&app, &client, "search_patrons", &[("query", "ANA@EX")]).await;
-            assert!(
-                body.contains("ana@example.org"),
-                "search is case-insensitive: {body}"
-            );
-        }
     }
+    // Only the agent's and the manager's proposals exist, each cancelled by its author.
+    let statuses: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, cancelled_by FROM change_requests ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        statuses,
+        vec![("cancelled".to_string(), Some("admin".to_string())); 2]
+    );
+}
+
+#[tokio::test]
+async fn proposal_errors_reach_the_form_typed() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "agent@venue.example", "agent").await;
+    let patron = app
+        .add_patron("Ana García", "ana@example.org", "en")
+        .await
+        .to_string();
+    app.add_patron("Bruno Okafor", "bruno@example.org", "en")
+        .await;
+    let client = signed_in(&app, "agent@venue.example").await;
+    for (new_email, reason, expected) in [
+        ("not an email", "Phoned", "InvalidEmail"),
+        ("ana@example.org", "Phoned", "SameAsCurrent"),
+        ("BRUNO@example.org", "Phoned", "BelongsToAnotherPatron"),
+        ("ana@new.example", "  ", "ReasonRequired"),
+        (
+            "ana@new.example\r\nBcc: eve@evil.example",
+            "Phoned",
+            "InvalidEmail",
+        ),
+    ] {
+        let (status, body) = call(
+            &app,
+            &client,
+            "propose_change",
+            &[
+                ("patron_id", &patron),
+                ("new_email", new_email),
+                ("reason", reason),
+            ],
+        )
+        .await;
+        assert_eq!(status, 500);
+        assert!(body.contains(expected), "{new_email:?}: {body}");
+    }
+    let (requests,): (i64,) = sqlx::query_as("SELECT count(*) FROM change_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(requests, 0, "bad input writes nothing");
+
+    let (_, preview) = call(
+        &app,
+        &client,
+        "preview_proposal",
+        &[
+            ("patron_id", &patron),
+            ("new_email", "ana@new.example"),
+            ("reason", "Phoned"),
+        ],
+    )
+    .await;
+    assert!(
+        preview.contains("Please confirm your new email address"),
+        "{preview}"
+    );
+    assert!(
+        !preview.contains("/c/"),
+        "a preview carries no link: {preview}"
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminError;
 
+mod detail;
+pub use detail::*;
+
 pub const PAGE_SIZE: i64 = 25;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,7 +148,7 @@ fn PatronTable(page: PatronPage, query: String) -> impl IntoView {
             <tbody>
                 {page.patrons.into_iter().map(|p| view! {
                     <tr>
-                        <td>{p.name}</td>
+                        <td><a href=format!("/patrons/{}", p.id)>{p.name}</a></td>
                         <td>{p.email}</td>
                         <td>{if p.pending { "yes" } else { "" }}</td>
                     </tr>
