@@ -10,6 +10,28 @@ process.env.E2E_DATABASE ??= `assent_e2e_${Date.now()}`;
 process.env.E2E_DATABASE_URL ??= `postgres://postgres@127.0.0.1:5432/${process.env.E2E_DATABASE}`;
 process.env.E2E_MAIL_API ??= `http://127.0.0.1:${mailApiPort}`;
 const baseURL = `http://127.0.0.1:${port}`;
+process.env.E2E_SECOND_URL ??= `http://127.0.0.1:${port + 1}`;
+
+// Two instances of the server share one database, as behind a load balancer.
+const instance = (listen: number) => ({
+  command: "../target/debug/assent serve",
+  url: `http://127.0.0.1:${listen}/readyz`,
+  reuseExistingServer: false,
+  timeout: 120_000,
+  stdout: "ignore" as const,
+  stderr: "pipe" as const,
+  env: {
+    DATABASE_URL: process.env.E2E_DATABASE_URL!,
+    ASSENT_ADDR: `127.0.0.1:${listen}`,
+    ASSENT_ENV: "development",
+    SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    LEPTOS_SITE_ROOT: "../target/site",
+    OUTBOX_POLL_MS: "50",
+    // The journeys open many links from one address; the limit has its own Rust test.
+    PATRON_RATE_BURST: "10000",
+    RUST_LOG: "warn",
+  },
+});
 
 export default defineConfig({
   testDir: "./tests",
@@ -28,25 +50,8 @@ export default defineConfig({
       timeout: 60_000,
       stdout: "ignore",
     },
-    {
-      command: "../target/debug/assent serve",
-      url: `${baseURL}/readyz`,
-      reuseExistingServer: false,
-      timeout: 120_000,
-      stdout: "ignore",
-      stderr: "pipe",
-      env: {
-        DATABASE_URL: process.env.E2E_DATABASE_URL,
-        ASSENT_ADDR: `127.0.0.1:${port}`,
-        ASSENT_ENV: "development",
-        SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-        LEPTOS_SITE_ROOT: "../target/site",
-        OUTBOX_POLL_MS: "50",
-        // The journeys open many links from one address; the limit has its own Rust test.
-        PATRON_RATE_BURST: "10000",
-        RUST_LOG: "warn",
-      },
-    },
+    instance(port),
+    instance(port + 1),
   ],
   projects: [
     {

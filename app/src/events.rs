@@ -35,3 +35,39 @@ pub async fn notify(
         .await?;
     Ok(())
 }
+
+/// Relays this database's NOTIFY events to the instance's connected dashboards. sqlx's
+/// listener reconnects by itself after a connection loss; dashboards catch up on their own
+/// (they reload their list whenever their stream opens).
+#[cfg(feature = "ssr")]
+pub async fn relay(pool: sqlx::PgPool, to: tokio::sync::broadcast::Sender<LiveEvent>) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for live events; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(CHANNEL).await {
+            tracing::warn!(%error, "cannot listen for live events; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(notification) => {
+                    if let Ok(event) = serde_json::from_str::<LiveEvent>(notification.payload()) {
+                        // No dashboard connected is not an error.
+                        let _ = to.send(event);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "live event listener failed; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("signin") view=auth::SignInPage/>
+                    <Route path=StaticSegment("changes") view=changes::dashboard::ChangesPage/>
                     <Route path=StaticSegment("patrons") view=patrons::PatronsPage/>
                     <Route path=(StaticSegment("patrons"), ParamSegment("id")) view=patrons::PatronDetailPage/>
                 </Routes>

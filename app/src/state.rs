@@ -5,6 +5,7 @@ use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+use crate::events::LiveEvent;
 use crate::mail::transport::Mailer;
 use crate::settings::Settings;
 
@@ -14,4 +15,6 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub mailer: Arc<Mailer>,
+    /// Live events heard from PostgreSQL, for this instance's dashboards.
+    pub live: tokio::sync::broadcast::Sender<LiveEvent>,
 }

@@ -49,3 +49,12 @@ export async function linkTo(address: string, count = 1): Promise<string> {
   expect(match, "the message carries a patron link").not.toBeNull();
   return match![0];
 }
+
+/** Signs in as the demo manager on the instance the page's context points at. */
+export async function signIn(page: import("@playwright/test").Page) {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(DEMO_ADMIN);
+  await page.getByLabel("Password").fill("assent-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/patrons$/);
+}

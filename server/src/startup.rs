@@ -44,8 +44,6 @@ pub enum StartupError {
     Smtp(String),
     #[error("cannot create the development mailbox folder {dir}: {cause}. Set MAILBOX_DIR to a writable folder")]
     Mailbox { dir: String, cause: String },
-    #[error("cannot prepare the session store: {0}")]
-    Sessions(String),
     #[error("the server stopped: {0}")]
     Serve(String),
 }
@@ -122,11 +120,14 @@ impl Application {
                 Env::PROD
             })
             .build();
+        let (live, _) = tokio::sync::broadcast::channel(1024);
+        tokio::spawn(app::events::relay(pool.clone(), live.clone()));
         let state = AppState {
             leptos_options,
             pool,
             settings,
             mailer: Arc::new(mailer),
+            live,
         };
         let patron_limiter: PatronLimiter = Arc::new(
             GovernorConfigBuilder::default()
@@ -135,11 +136,8 @@ impl Application {
                 .finish()
                 .ok_or(ConfigError::RateLimit)?,
         );
+        // Its table comes from our migrations (20261204000007_admin_sessions.sql).
         let sessions = PostgresStore::new(state.pool.clone());
-        sessions
-            .migrate()
-            .await
-            .map_err(|e| StartupError::Sessions(e.to_string()))?;
         // Server-side sessions: the cookie holds only an id. It is Secure behind TLS,
         // HttpOnly, SameSite=Lax, and ends after 2 idle hours (12 hours at most: see
         // app::auth::ssr::ABSOLUTE_LIFETIME_HOURS).
@@ -249,6 +247,7 @@ pub fn router(
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/events", get(app::changes::dashboard::stream))
         .merge(app::consent::routes().layer(GovernorLayer::new(patron_limiter)));
     if development && state.mailer.mailbox_dir().is_some() {
         router = router.route("/dev/mailbox", get(app::mail::mailbox::page));

@@ -327,3 +327,54 @@ async fn cross_origin_posts_are_refused_before_they_act() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn the_live_stream_is_for_signed_in_admins() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "viewer@venue.example", "viewer").await;
+    let anonymous = browser()
+        .get(format!("{}/events", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    let client = signed_in(&app, "viewer@venue.example").await;
+    let mut stream = client
+        .get(format!("{}/events", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    // An event recorded anywhere on the database reaches this instance's stream.
+    let patron = app.add_patron("Ana García", "ana@example.org", "en").await;
+    let agent = app.add_admin("agent@venue.example", "agent").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app::changes::ssr::propose(
+        &app.pool,
+        &app.state.settings,
+        agent,
+        app::changes::ssr::Proposal {
+            patron_id: patron,
+            new_email: app::email::EmailAddress::parse("ana@new.example").unwrap(),
+            reason: app::changes::Reason::parse("Phoned").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(text.contains("\"kind\":\"proposed\""), "{text}");
+    assert!(
+        !text.contains("ana@new.example"),
+        "events carry ids, not addresses: {text}"
+    );
+}

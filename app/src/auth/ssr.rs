@@ -44,7 +44,14 @@ fn internal(error: impl std::fmt::Display) -> AdminError {
 /// The signed-in admin, re-read from the database so a disabled admin or a changed role
 /// takes effect at once.
 pub async fn signed_in() -> Result<Option<SignedInAdmin>, AdminError> {
-    let session = session().await?;
+    admin_of(&session().await?, &state()?.pool).await
+}
+
+/// The admin a session belongs to, for handlers outside server functions.
+pub async fn admin_of(
+    session: &Session,
+    pool: &PgPool,
+) -> Result<Option<SignedInAdmin>, AdminError> {
     let Some(record) = session
         .get::<SessionRecord>(SESSION_KEY)
         .await
@@ -56,8 +63,7 @@ pub async fn signed_in() -> Result<Option<SignedInAdmin>, AdminError> {
         session.flush().await.map_err(internal)?;
         return Ok(None);
     }
-    let pool = state()?.pool;
-    load_admin(&pool, record.admin_id).await
+    load_admin(pool, record.admin_id).await
 }
 
 async fn load_admin(pool: &PgPool, admin_id: i64) -> Result<Option<SignedInAdmin>, AdminError> {

@@ -45,6 +45,7 @@ pub fn AdminBar() -> impl IntoView {
                 match admin.await {
                     Ok(Some(admin)) => view! {
                         <nav class="admin-nav" aria-label="Main">
+                            <a href="/changes">"Changes"</a>
                             <a href="/patrons">"Patrons"</a>
                         </nav>
                         <span class="who" data-testid="signed-in-as">

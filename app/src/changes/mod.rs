@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::EmailError;
 
+pub mod dashboard;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
