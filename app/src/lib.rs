@@ -1,6 +1,7 @@
 //! Assent's application: the admin UI (Leptos, rendered on the server and hydrated in the
 //! browser) and, behind the `ssr` feature, the domain operations the server runs.
 
+pub mod audit;
 pub mod auth;
 pub mod changes;
 pub mod email;
@@ -9,8 +10,6 @@ pub mod locale;
 pub mod mail;
 pub mod patrons;
 
-#[cfg(feature = "ssr")]
-pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod consent;
 #[cfg(feature = "ssr")]
@@ -61,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("signin") view=auth::SignInPage/>
+                    <Route path=StaticSegment("audit") view=audit::AuditPage/>
                     <Route path=StaticSegment("changes") view=changes::dashboard::ChangesPage/>
                     <Route path=StaticSegment("patrons") view=patrons::PatronsPage/>
                     <Route path=(StaticSegment("patrons"), ParamSegment("id")) view=patrons::PatronDetailPage/>

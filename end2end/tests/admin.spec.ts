@@ -61,3 +61,22 @@ test("an admin proposes a change, sees the errors inline, and the patron's appro
   await expect(page.getByTestId("messages")).toContainText("sent");
   await expect(page.locator("body")).not.toContainText("/c/");
 });
+
+test("the audit log filters by kind and offers the same filter as CSV", async ({ page }) => {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(DEMO_ADMIN);
+  await page.getByLabel("Password").fill("assent-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByLabel("Kind").fill("proposed");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/kind=proposed/);
+  const rows = page.getByTestId("audit").locator("tbody tr");
+  await expect(rows.first()).toContainText("proposed");
+  const kinds = await page.getByTestId("audit").locator("tbody tr td:nth-child(3)").allTextContents();
+  expect(new Set(kinds)).toEqual(new Set(["proposed"]));
+  await expect(page.getByRole("link", { name: "Download CSV" })).toHaveAttribute("href", "/audit.csv?kind=proposed");
+  const csv = await page.request.get("/audit.csv?kind=proposed");
+  expect(csv.status()).toBe(200);
+  expect((await csv.text()).split("\n")[0]).toContain("id,at,actor,admin");
+});

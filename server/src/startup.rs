@@ -248,6 +248,7 @@ pub fn router(
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/events", get(app::changes::dashboard::stream))
+        .route("/audit.csv", get(app::audit::csv_export))
         .merge(app::consent::routes().layer(GovernorLayer::new(patron_limiter)));
     if development && state.mailer.mailbox_dir().is_some() {
         router = router.route("/dev/mailbox", get(app::mail::mailbox::page));

@@ -174,6 +174,8 @@ async fn every_server_function_checks_the_role() {
             ("current_admin", vec![], None),
             ("search_patrons", vec![("query", "ana")], Some("viewer")),
             ("get_patron", vec![("id", &patron)], Some("viewer")),
+            ("recent_changes", vec![], Some("viewer")),
+            ("audit_events", vec![], Some("viewer")),
             (
                 "preview_proposal",
                 vec![
@@ -377,4 +379,85 @@ async fn the_live_stream_is_for_signed_in_admins() {
         !text.contains("ana@new.example"),
         "events carry ids, not addresses: {text}"
     );
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_and_exports_csv() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "viewer@venue.example", "viewer").await;
+    let agent = app.add_admin("agent@venue.example", "agent").await;
+    let ana = app.add_patron("Ana García", "ana@example.org", "en").await;
+    let bruno = app
+        .add_patron("Bruno Okafor", "bruno@example.org", "en")
+        .await;
+    for (patron, email, reason) in [
+        (ana, "ana@new.example", "=HYPERLINK(\"evil\")"),
+        (bruno, "bruno@new.example", "Phoned"),
+    ] {
+        app::changes::ssr::propose(
+            &app.pool,
+            &app.state.settings,
+            agent,
+            app::changes::ssr::Proposal {
+                patron_id: patron,
+                new_email: app::email::EmailAddress::parse(email).unwrap(),
+                reason: app::changes::Reason::parse(reason).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    let anonymous = browser()
+        .get(format!("{}/audit.csv", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    let client = signed_in(&app, "viewer@venue.example").await;
+    let patron = ana.to_string();
+    let (status, body) = call(
+        &app,
+        &client,
+        "audit_events",
+        &[("filter[patron]", &patron)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("ana@new.example") && !body.contains("bruno@new.example"),
+        "{body}"
+    );
+
+    let csv = client
+        .get(format!(
+            "{}/audit.csv?patron={patron}&kind=proposed",
+            app.base_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one event: {text}");
+    assert!(lines[0].starts_with("id,at,actor,admin"));
+    assert!(lines[1].contains("ana@new.example"));
+    assert!(
+        lines[1].contains("'=HYPERLINK"),
+        "formulas are defused: {text}"
+    );
+
+    let bad = client
+        .get(format!("{}/audit.csv?from=yesterday", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert!(bad.text().await.unwrap().contains("date like 2026-12-04"));
 }

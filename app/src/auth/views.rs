@@ -47,6 +47,7 @@ pub fn AdminBar() -> impl IntoView {
                         <nav class="admin-nav" aria-label="Main">
                             <a href="/changes">"Changes"</a>
                             <a href="/patrons">"Patrons"</a>
+                            <a href="/audit">"Audit log"</a>
                         </nav>
                         <span class="who" data-testid="signed-in-as">
                             {admin.display_name} " (" {admin.role.as_str()} ")"
