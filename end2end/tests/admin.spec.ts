@@ -1,6 +1,7 @@
 // The admin's side: sign in, and find a patron as you type.
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { DEMO_ADMIN, linkTo } from "./support";
+import { DEMO_ADMIN, linkTo, sql } from "./support";
 
 test("an admin signs in and finds patrons as they type", async ({ page }) => {
   await page.goto("/signin");
@@ -79,4 +80,26 @@ test("the audit log filters by kind and offers the same filter as CSV", async ({
   const csv = await page.request.get("/audit.csv?kind=proposed");
   expect(csv.status()).toBe(200);
   expect((await csv.text()).split("\n")[0]).toContain("id,at,actor,admin");
+});
+
+test("the dashboard's pages pass axe at desktop and tablet widths", async ({ page }) => {
+  await page.goto("/signin");
+  const pages = ["/signin"];
+  await page.getByLabel("Email").fill(DEMO_ADMIN);
+  await page.getByLabel("Password").fill("assent-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/patrons$/);
+  const id = sql("SELECT id FROM patrons ORDER BY id LIMIT 1");
+  pages.push("/patrons", `/patrons/${id}`, "/changes", "/audit");
+  for (const path of pages) {
+    await page.goto(path);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    for (const viewport of [{ width: 1280, height: 800 }, { width: 768, height: 1024 }]) {
+      await page.setViewportSize(viewport);
+      const results = await new AxeBuilder({ page })
+        .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
+        .analyze();
+      expect(results.violations, `${path} at ${viewport.width}px`).toEqual([]);
+    }
+  }
 });
