@@ -84,6 +84,7 @@ impl AuditFilter {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,

@@ -68,22 +68,6 @@ fn truncate(value: &str, max_chars: usize) -> String {
     value.chars().take(max_chars).collect()
 }
 
-type Row = (
-    i64,
-    chrono::DateTime<chrono::Utc>,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
 /// The filtered events, newest first.
 pub async fn query(
     pool: &sqlx::PgPool,
@@ -91,8 +75,8 @@ pub async fn query(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<super::AuditRow>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT e.id, e.at, e.actor, a.display_name, e.patron_id, e.request_id, e.kind,
+    sqlx::query_as(
+        "SELECT e.id, e.at, e.actor, a.display_name AS admin, e.patron_id, e.request_id, e.kind,
                 e.old_value, e.new_value, e.reason, e.ip, e.user_agent, e.text_version
          FROM audit_events e LEFT JOIN admins a ON a.id = e.admin_id
          WHERE ($1::bigint IS NULL OR e.patron_id = $1)
@@ -112,41 +96,7 @@ pub async fn query(
     .bind(before)
     .bind(limit)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                at,
-                actor,
-                admin,
-                patron_id,
-                request_id,
-                kind,
-                old_value,
-                new_value,
-                reason,
-                ip,
-                user_agent,
-                text_version,
-            )| super::AuditRow {
-                id,
-                at,
-                actor,
-                admin,
-                patron_id,
-                request_id,
-                kind,
-                old_value,
-                new_value,
-                reason,
-                ip,
-                user_agent,
-                text_version,
-            },
-        )
-        .collect())
+    .await
 }
 
 /// `GET /audit.csv`: the filtered log as CSV, for signed-in admins.

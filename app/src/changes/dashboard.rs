@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AdminError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ChangeRow {
     pub id: i64,
     pub patron_id: i64,
@@ -27,22 +28,11 @@ pub async fn recent_changes() -> Result<Vec<ChangeRow>, AdminError> {
     use crate::auth::{ssr, Role};
     ssr::require(Role::Viewer).await?;
     let pool = ssr::state()?.pool;
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT r.id, r.patron_id, p.name, r.new_value, r.status, r.cancelled_by, a.display_name,
-                r.created_at, r.decided_at,
+    let rows: Vec<ChangeRow> = sqlx::query_as(
+        "SELECT r.id, r.patron_id, p.name AS patron_name, r.new_value, r.status, r.cancelled_by,
+                a.display_name AS requested_by, r.created_at, r.decided_at,
                 (SELECT count(*) FROM messages m WHERE m.request_id = r.id AND m.status = 'dead')
+                    AS dead_messages
          FROM change_requests r
          JOIN patrons p ON p.id = r.patron_id
          JOIN admins a ON a.id = r.requested_by
@@ -56,34 +46,7 @@ pub async fn recent_changes() -> Result<Vec<ChangeRow>, AdminError> {
         tracing::error!(error = %e, "recent changes failed");
         AdminError::Server("please try again".into())
     })?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                patron_id,
-                patron_name,
-                new_value,
-                status,
-                cancelled_by,
-                requested_by,
-                created_at,
-                decided_at,
-                dead_messages,
-            )| ChangeRow {
-                id,
-                patron_id,
-                patron_name,
-                new_value,
-                status,
-                cancelled_by,
-                requested_by,
-                created_at,
-                decided_at,
-                dead_messages,
-            },
-        )
-        .collect())
+    Ok(rows)
 }
 
 /// The server-sent event stream behind the view. Each event only says "something

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AdminError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct RequestView {
     pub id: i64,
     pub old_value: String,
@@ -24,6 +25,7 @@ pub struct RequestView {
 
 /// A message's delivery, as admins may see it: never its link or token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct MessageView {
     pub id: i64,
     pub request_id: Option<i64>,
@@ -64,20 +66,9 @@ pub async fn get_patron(id: i64) -> Result<PatronDetail, AdminError> {
     let (name, email, locale) = patron.ok_or(AdminError::Change(
         crate::changes::ChangeError::PatronNotFound,
     ))?;
-    type RequestRow = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-    );
-    let requests: Vec<RequestRow> = sqlx::query_as(
-        "SELECT r.id, r.old_value, r.new_value, r.reason, r.status, r.cancelled_by, a.display_name,
+    let requests: Vec<RequestView> = sqlx::query_as(
+        "SELECT r.id, r.old_value, r.new_value, r.reason, r.status, r.cancelled_by,
+                a.display_name AS requested_by,
                 r.created_at, r.expires_at, r.decided_at
          FROM change_requests r JOIN admins a ON a.id = r.requested_by
          WHERE r.patron_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT 100",
@@ -86,18 +77,7 @@ pub async fn get_patron(id: i64) -> Result<PatronDetail, AdminError> {
     .fetch_all(&pool)
     .await
     .map_err(db)?;
-    type MessageRow = (
-        i64,
-        Option<i64>,
-        String,
-        String,
-        String,
-        i32,
-        Option<String>,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-    );
-    let messages: Vec<MessageRow> = sqlx::query_as(
+    let messages: Vec<MessageView> = sqlx::query_as(
         "SELECT id, request_id, kind, to_address, status, attempts, last_error, created_at, sent_at
          FROM messages WHERE patron_id = $1 ORDER BY id DESC LIMIT 100",
     )
@@ -110,60 +90,8 @@ pub async fn get_patron(id: i64) -> Result<PatronDetail, AdminError> {
         name,
         email,
         locale,
-        requests: requests
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    old_value,
-                    new_value,
-                    reason,
-                    status,
-                    cancelled_by,
-                    requested_by,
-                    created_at,
-                    expires_at,
-                    decided_at,
-                )| RequestView {
-                    id,
-                    old_value,
-                    new_value,
-                    reason,
-                    status,
-                    cancelled_by,
-                    requested_by,
-                    created_at,
-                    expires_at,
-                    decided_at,
-                },
-            )
-            .collect(),
-        messages: messages
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    request_id,
-                    kind,
-                    to_address,
-                    status,
-                    attempts,
-                    last_error,
-                    created_at,
-                    sent_at,
-                )| MessageView {
-                    id,
-                    request_id,
-                    kind,
-                    to_address,
-                    status,
-                    attempts,
-                    last_error,
-                    created_at,
-                    sent_at,
-                },
-            )
-            .collect(),
+        requests,
+        messages,
     })
 }
 
