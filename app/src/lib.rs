@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("signin") view=auth::SignInPage/>
+                    <Route path=StaticSegment("admins") view=auth::AdminsPage/>
                     <Route path=StaticSegment("audit") view=audit::AuditPage/>
                     <Route path=StaticSegment("changes") view=changes::dashboard::ChangesPage/>
                     <Route path=StaticSegment("patrons") view=patrons::PatronsPage/>

@@ -90,7 +90,7 @@ test("the dashboard's pages pass axe at desktop and tablet widths", async ({ pag
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/patrons$/);
   const id = sql("SELECT id FROM patrons ORDER BY id LIMIT 1");
-  pages.push("/patrons", `/patrons/${id}`, "/changes", "/audit");
+  pages.push("/patrons", `/patrons/${id}`, "/changes", "/audit", "/admins");
   for (const path of pages) {
     await page.goto(path);
     await expect(page.getByRole("heading", { level: 1 })).toBeVisible();

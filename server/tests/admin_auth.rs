@@ -144,6 +144,11 @@ async fn every_server_function_checks_the_role() {
             .iter()
             .position(|r| *r == role)
     };
+    let (viewer_id,): (i64,) = sqlx::query_as("SELECT id FROM admins WHERE role = 'viewer'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let viewer_id = viewer_id.to_string();
 
     for who in [None, Some("viewer"), Some("agent"), Some("manager")] {
         let client = match who {
@@ -176,6 +181,12 @@ async fn every_server_function_checks_the_role() {
             ("get_patron", vec![("id", &patron)], Some("viewer")),
             ("recent_changes", vec![], Some("viewer")),
             ("audit_events", vec![], Some("viewer")),
+            ("list_admins", vec![], Some("manager")),
+            (
+                "set_admin_disabled",
+                vec![("admin_id", &viewer_id), ("disabled", "false")],
+                Some("manager"),
+            ),
             (
                 "preview_proposal",
                 vec![
@@ -460,4 +471,121 @@ async fn the_audit_log_filters_and_exports_csv() {
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
     assert!(bad.text().await.unwrap().contains("date like 2026-12-04"));
+}
+
+#[tokio::test]
+async fn managers_add_and_disable_admins() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "manager@venue.example", "manager").await;
+    admin_with_password(&app, "agent@venue.example", "agent").await;
+    let agent = signed_in(&app, "agent@venue.example").await;
+    let (_, body) = call(
+        &app,
+        &agent,
+        "add_admin",
+        &[
+            ("email", "new@venue.example"),
+            ("display_name", "New"),
+            ("role", "manager"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        body.contains("Forbidden"),
+        "an agent cannot add admins: {body}"
+    );
+
+    let manager = signed_in(&app, "manager@venue.example").await;
+    for (form, expected) in [
+        (
+            [
+                ("email", "not an email"),
+                ("display_name", "New"),
+                ("role", "agent"),
+                ("password", PASSWORD),
+            ],
+            "Invalid",
+        ),
+        (
+            [
+                ("email", "new@venue.example"),
+                ("display_name", "New"),
+                ("role", "owner"),
+                ("password", PASSWORD),
+            ],
+            "viewer, agent or manager",
+        ),
+        (
+            [
+                ("email", "new@venue.example"),
+                ("display_name", "New"),
+                ("role", "agent"),
+                ("password", "short"),
+            ],
+            "12 characters",
+        ),
+        (
+            [
+                ("email", "AGENT@venue.example"),
+                ("display_name", "Dup"),
+                ("role", "agent"),
+                ("password", PASSWORD),
+            ],
+            "already exists",
+        ),
+    ] {
+        let (status, body) = call(&app, &manager, "add_admin", &form).await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains(expected), "{form:?}: {body}");
+    }
+    let (status, body) = call(
+        &app,
+        &manager,
+        "add_admin",
+        &[
+            ("email", "new@venue.example"),
+            ("display_name", "New"),
+            ("role", "viewer"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, listed) = call(&app, &manager, "list_admins", &[]).await;
+    assert!(listed.contains("new@venue.example"), "{listed}");
+    assert!(
+        !listed.contains("argon2"),
+        "no hashes leave the server: {listed}"
+    );
+
+    // Disabling takes effect at once, on the disabled admin's live session too.
+    let (agent_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM admins WHERE email = 'agent@venue.example'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (status, body) = call(
+        &app,
+        &manager,
+        "set_admin_disabled",
+        &[("admin_id", &agent_id.to_string()), ("disabled", "true")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = call(&app, &agent, "search_patrons", &[("query", "")]).await;
+    assert!(body.contains("SignedOut"), "{body}");
+    let (manager_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM admins WHERE email = 'manager@venue.example'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, body) = call(
+        &app,
+        &manager,
+        "set_admin_disabled",
+        &[("admin_id", &manager_id.to_string()), ("disabled", "true")],
+    )
+    .await;
+    assert!(body.contains("cannot disable yourself"), "{body}");
 }

@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::changes::ChangeError;
 
+mod admins;
 #[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod views;
 
+pub use admins::*;
 pub use views::{AdminBar, SignInPage};
 
 /// The signed-in admin, as the UI knows them.
@@ -38,6 +40,9 @@ pub enum AdminError {
     Throttled,
     #[error("{0}")]
     Change(ChangeError),
+    /// Input the form must correct, with the message that says how.
+    #[error("{0}")]
+    Invalid(String),
     #[error("The server could not answer: {0}")]
     Server(String),
 }
