@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod branding;
 pub mod changes;
 pub mod email;
 pub mod events;
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signin") view=auth::SignInPage/>
                     <Route path=StaticSegment("admins") view=auth::AdminsPage/>
                     <Route path=StaticSegment("audit") view=audit::AuditPage/>
+                    <Route path=StaticSegment("branding") view=branding::BrandingPage/>
                     <Route path=StaticSegment("changes") view=changes::dashboard::ChangesPage/>
                     <Route path=StaticSegment("patrons") view=patrons::PatronsPage/>
                     <Route path=(StaticSegment("patrons"), ParamSegment("id")) view=patrons::PatronDetailPage/>

@@ -1,7 +1,7 @@
 // The admin's side: sign in, and find a patron as you type.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { DEMO_ADMIN, linkTo, sql } from "./support";
+import { DEMO_ADMIN, linkTo, propose, signIn, sql } from "./support";
 
 test("an admin signs in and finds patrons as they type", async ({ page }) => {
   await page.goto("/signin");
@@ -90,7 +90,7 @@ test("the dashboard's pages pass axe at desktop and tablet widths", async ({ pag
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/patrons$/);
   const id = sql("SELECT id FROM patrons ORDER BY id LIMIT 1");
-  pages.push("/patrons", `/patrons/${id}`, "/changes", "/audit", "/admins");
+  pages.push("/patrons", `/patrons/${id}`, "/changes", "/audit", "/admins", "/branding");
   for (const path of pages) {
     await page.goto(path);
     await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
@@ -102,4 +102,36 @@ test("the dashboard's pages pass axe at desktop and tablet widths", async ({ pag
       expect(results.violations, `${path} at ${viewport.width}px`).toEqual([]);
     }
   }
+});
+
+test("a manager changes the branding and the patron's message and page use it", async ({ page, browser }) => {
+  await signIn(page);
+  await page.getByRole("link", { name: "Branding" }).click();
+  await expect(page.getByTestId("branding-source")).toContainText("configuration");
+  const original = {
+    name: await page.getByLabel("Venue name").inputValue(),
+    colour: await page.getByLabel("Colour").inputValue(),
+  };
+
+  await page.getByLabel("Venue name").fill("Teatro Branding Test");
+  await page.getByLabel("Colour").fill("#0a5c36");
+  await page.getByRole("button", { name: "Save the branding" }).click();
+  await expect(page.getByTestId("branding-outcome")).toContainText("Saved");
+  await expect(page.getByTestId("branding-source")).toContainText("Saved by Demo Manager");
+
+  propose("grace.moreau@example.org", "grace.branded@example.net");
+  const patron = await browser.newPage();
+  const link = await linkTo("grace.branded@example.net");
+  await patron.goto(link);
+  await expect(patron.locator("body")).toContainText("Teatro Branding Test");
+  const css = await patron.request.get(new URL("/brand.css", link).toString());
+  expect(await css.text()).toContain("#0a5c36");
+  await patron.close();
+
+  // Put it back, so the journeys after this one see the configured branding.
+  await page.getByLabel("Venue name").fill(original.name);
+  await page.getByLabel("Colour").fill(original.colour);
+  await page.getByRole("button", { name: "Save the branding" }).click();
+  await expect(page.getByTestId("branding-outcome")).toContainText("Saved");
+  expect(sql("SELECT org_name FROM branding")).toBe(original.name);
 });

@@ -33,6 +33,10 @@ pub enum Command {
     /// Propose a new primary email for a patron, as an admin would from the dashboard.
     /// Nothing changes until the patron approves from the new address.
     Propose(ProposeArgs),
+    /// Write a brotli (.br) and a gzip (.gz) copy beside each file of the built bundle
+    /// (LEPTOS_SITE_ROOT/pkg), so the server sends them precompressed. Run after each
+    /// release build.
+    CompressAssets,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The Assent server: configuration, start-up, and the routes that are not the app's own.
 
 pub mod admins;
+pub mod assets;
 pub mod configuration;
 pub mod database;
 pub mod health;

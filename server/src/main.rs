@@ -72,6 +72,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::CreateAdmin(args) => create_admin(&config.database_url, args).await,
         Command::Propose(args) => propose(&config, args).await,
+        Command::CompressAssets => {
+            let dir = std::path::Path::new(&config.site_root).join("pkg");
+            let done = server::assets::compress_dir(&dir)
+                .map_err(|e| format!("cannot compress the assets in {}: {e}", dir.display()))?;
+            for c in &done {
+                println!(
+                    "{}: {} bytes, gzip {}, brotli {}",
+                    c.file.display(),
+                    c.raw,
+                    c.gzip,
+                    c.brotli
+                );
+            }
+            Ok(())
+        }
     }
 }
 

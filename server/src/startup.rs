@@ -13,7 +13,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -254,6 +257,13 @@ pub fn router(
         router = router.route("/dev/mailbox", get(app::mail::mailbox::page));
     }
     let options = state.leptos_options.clone();
+    // The bundle, precompressed by `assent compress-assets` when it has run; the files
+    // as built otherwise.
+    let pkg = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    router = router.nest_service(
+        "/pkg",
+        ServeDir::new(pkg).precompressed_br().precompressed_gzip(),
+    );
     router
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -263,8 +273,28 @@ pub fn router(
             app::security::refuse_cross_origin,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Pages and server-function answers; not the event stream, not what is already
+        // compressed, not the WASM (too big to compress per request: `compress-assets`
+        // does it once), and not the patron pages (no-store): they carry a link token,
+        // and compressing a secret beside request-controlled text invites BREACH.
+        .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
+}
+
+fn compressible() -> impl Predicate {
+    DefaultPredicate::new()
+        .and(NotForContentType::const_new("application/wasm"))
+        .and(
+            |_: axum::http::StatusCode,
+             _: axum::http::Version,
+             headers: &axum::http::HeaderMap,
+             _: &axum::http::Extensions| {
+                headers
+                    .get(axum::http::header::CACHE_CONTROL)
+                    .is_none_or(|v| v.as_bytes() != b"no-store")
+            },
+        )
 }
 
 async fn shutdown_signal() {

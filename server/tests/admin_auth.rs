@@ -182,6 +182,17 @@ async fn every_server_function_checks_the_role() {
             ("recent_changes", vec![], Some("viewer")),
             ("audit_events", vec![], Some("viewer")),
             ("list_admins", vec![], Some("manager")),
+            ("get_branding", vec![], Some("manager")),
+            (
+                "save_branding",
+                vec![
+                    ("org_name", "Teatro Matrix"),
+                    ("colour", "#123456"),
+                    ("logo_url", ""),
+                    ("support_email", "help@venue.example"),
+                ],
+                Some("manager"),
+            ),
             (
                 "set_admin_disabled",
                 vec![("admin_id", &viewer_id), ("disabled", "false")],
@@ -588,4 +599,135 @@ async fn managers_add_and_disable_admins() {
     )
     .await;
     assert!(body.contains("cannot disable yourself"), "{body}");
+    let kinds: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, admin_id FROM audit_events WHERE kind LIKE 'admin_%' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds,
+        vec![
+            ("admin_added".to_string(), manager_id),
+            ("admin_disabled".to_string(), manager_id)
+        ],
+        "each change of access is in the audit log, under the manager who made it"
+    );
+}
+
+#[tokio::test]
+async fn managers_change_the_branding_patrons_see() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "manager@venue.example", "manager").await;
+    let manager = signed_in(&app, "manager@venue.example").await;
+    let branding_events = || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM audit_events WHERE kind = 'branding_changed'")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        n
+    };
+    let (_, before) = call(&app, &manager, "get_branding", &[]).await;
+    assert!(
+        before.contains("Teatro Demo") && before.contains("configuration"),
+        "{before}"
+    );
+
+    let good = [
+        ("org_name", "Teatro Nuevo"),
+        ("colour", "#0a5c36"),
+        ("logo_url", "https://cdn.teatro.example/logo.png"),
+        ("support_email", "ayuda@teatro.example"),
+    ];
+    let with = |field: &str, value: &'static str| {
+        good.map(|(k, v)| if k == field { (k, value) } else { (k, v) })
+    };
+    for (form, expected) in [
+        (
+            with("org_name", "Teatro\r\nBcc: all@evil.example"),
+            "one line",
+        ),
+        (with("colour", "red;}body{display:none"), "#rgb"),
+        (with("logo_url", "javascript:alert(1)"), "https://"),
+        (
+            with("support_email", "help@teatro.example\nBcc: x@evil.example"),
+            "support address",
+        ),
+    ] {
+        let (status, body) = call(&app, &manager, "save_branding", &form).await;
+        assert_eq!(status, 500, "{form:?}: {body}");
+        assert!(body.contains(expected), "{form:?}: {body}");
+    }
+    assert_eq!(branding_events().await, 0, "a refused form writes nothing");
+    let css = app
+        .http
+        .get(format!("{}/brand.css", app.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        css.contains("#7a1f5c"),
+        "the configured colour until a change: {css}"
+    );
+
+    let (status, body) = call(&app, &manager, "save_branding", &good).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, after) = call(&app, &manager, "get_branding", &[]).await;
+    assert!(
+        after.contains("Teatro Nuevo") && after.contains("Saved by Admin manager"),
+        "{after}"
+    );
+    let (detail,): (serde_json::Value,) =
+        sqlx::query_as("SELECT detail FROM audit_events WHERE kind = 'branding_changed'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(detail["before"]["org_name"], "Teatro Demo");
+    assert_eq!(detail["after"]["colour"], "#0a5c36");
+
+    // Patrons see it at once: the stylesheet, the message and the page.
+    let css = app
+        .http
+        .get(format!("{}/brand.css", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["cache-control"], "no-cache");
+    assert!(css.text().await.unwrap().contains("#0a5c36"));
+    let patron = app.add_patron("Ana García", "ana@old.example", "en").await;
+    let (status, body) = call(
+        &app,
+        &manager,
+        "propose_change",
+        &[
+            ("patron_id", &patron.to_string()),
+            ("new_email", "ana@new.example"),
+            ("reason", "Phoned"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    app.deliver_all().await;
+    let to_new = app
+        .smtp
+        .received()
+        .into_iter()
+        .find(|m| m.to() == "ana@new.example")
+        .expect("a message to the new address");
+    assert!(
+        to_new.subject().contains("Teatro Nuevo"),
+        "{}",
+        to_new.subject()
+    );
+    assert!(to_new.text().contains("ayuda@teatro.example"));
+    assert!(to_new
+        .html()
+        .contains("https://cdn.teatro.example/logo.png"));
+    let (_, page) = app.page(&to_new.link_token().unwrap()).await;
+    assert!(page.contains("Teatro Nuevo"), "{page}");
+    assert!(!page.contains("Teatro Demo"), "{page}");
 }

@@ -55,17 +55,9 @@ pub async fn add_admin(
         .ok_or_else(|| AdminError::Invalid("Choose viewer, agent or manager.".into()))?;
     let hash = hash_password(&password)
         .map_err(|e| AdminError::Invalid(format!("The password is not usable: {e}.")))?;
-    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-        "INSERT INTO admins (email, display_name, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(email.as_str())
-    .bind(name)
-    .bind(hash)
-    .bind(role.as_str())
-    .fetch_one(&pool)
-    .await;
+    let inserted = insert_admin(&pool, manager.id, &email, name, role, &hash).await;
     match inserted {
-        Ok((id,)) => {
+        Ok(id) => {
             tracing::info!(admin_id = id, by = manager.id, role = role.as_str(), email = %email.masked(), "admin added");
             Ok(id)
         }
@@ -79,6 +71,41 @@ pub async fn add_admin(
     }
 }
 
+/// Inserts the admin and its audit event in one transaction.
+#[cfg(feature = "ssr")]
+async fn insert_admin(
+    pool: &sqlx::PgPool,
+    manager_id: i64,
+    email: &crate::email::EmailAddress,
+    name: &str,
+    role: Role,
+    hash: &str,
+) -> Result<i64, sqlx::Error> {
+    use crate::audit::{record, Actor, AuditEvent};
+    let mut tx = pool.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO admins (email, display_name, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(name)
+    .bind(hash)
+    .bind(role.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    record(
+        &mut tx,
+        Actor::Admin(manager_id),
+        AuditEvent {
+            kind: "admin_added",
+            detail: Some(serde_json::json!({ "admin_id": id, "role": role.as_str() })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 #[server(endpoint = "set_admin_disabled")]
 pub async fn set_admin_disabled(admin_id: i64, disabled: bool) -> Result<(), AdminError> {
     let manager = super::ssr::require(Role::Manager).await?;
@@ -86,22 +113,56 @@ pub async fn set_admin_disabled(admin_id: i64, disabled: bool) -> Result<(), Adm
         return Err(AdminError::Invalid("You cannot disable yourself.".into()));
     }
     let pool = super::ssr::state()?.pool;
+    let changed = set_disabled(&pool, manager.id, admin_id, disabled)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "disabling an admin failed");
+            AdminError::Server("please try again".into())
+        })?;
+    if !changed {
+        return Err(AdminError::Invalid("No such admin.".into()));
+    }
+    tracing::info!(admin_id, by = manager.id, disabled, "admin access changed");
+    Ok(())
+}
+
+/// Changes an admin's access and records it, in one transaction. False if there is no
+/// such admin.
+#[cfg(feature = "ssr")]
+async fn set_disabled(
+    pool: &sqlx::PgPool,
+    manager_id: i64,
+    admin_id: i64,
+    disabled: bool,
+) -> Result<bool, sqlx::Error> {
+    use crate::audit::{record, Actor, AuditEvent};
+    let mut tx = pool.begin().await?;
     let updated = sqlx::query(
         "UPDATE admins SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) ELSE NULL END WHERE id = $1",
     )
     .bind(admin_id)
     .bind(disabled)
-    .execute(&pool)
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "disabling an admin failed");
-        AdminError::Server("please try again".into())
-    })?;
+    .execute(&mut *tx)
+    .await?;
     if updated.rows_affected() == 0 {
-        return Err(AdminError::Invalid("No such admin.".into()));
+        return Ok(false);
     }
-    tracing::info!(admin_id, by = manager.id, disabled, "admin access changed");
-    Ok(())
+    record(
+        &mut tx,
+        Actor::Admin(manager_id),
+        AuditEvent {
+            kind: if disabled {
+                "admin_disabled"
+            } else {
+                "admin_enabled"
+            },
+            detail: Some(serde_json::json!({ "admin_id": admin_id })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[component]

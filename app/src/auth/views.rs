@@ -48,7 +48,7 @@ pub fn AdminBar() -> impl IntoView {
                             <a href="/changes">"Changes"</a>
                             <a href="/patrons">"Patrons"</a>
                             <a href="/audit">"Audit log"</a>
-                            {admin.role.can_manage().then(|| view! { <a href="/admins">"Admins"</a> })}
+                            {admin.role.can_manage().then(|| view! { <a href="/admins">"Admins"</a> <a href="/branding">"Branding"</a> })}
                         </nav>
                         <span class="who" data-testid="signed-in-as">
                             {admin.display_name} " (" {admin.role.as_str()} ")"

@@ -48,12 +48,13 @@ async fn show(
         Some(token) => view_link(&state.pool, &token).await,
         None => Ok(LinkState::Invalid),
     };
+    let brand = current_brand(&state).await;
     match link {
         Ok(link) => {
             let locale = chosen_locale(query.lang.as_deref(), &link);
-            page(StatusCode::OK, &state.settings.brand, locale, &raw, &link)
+            page(StatusCode::OK, &brand, locale, &raw, &link)
         }
-        Err(_) => server_error(&state.settings.brand),
+        Err(_) => server_error(&brand),
     }
 }
 
@@ -69,7 +70,7 @@ async fn act(
         .as_deref()
         .and_then(Locale::parse)
         .unwrap_or_default();
-    let brand = &state.settings.brand;
+    let brand = &current_brand(&state).await;
     // Cross-origin posts never get here: `security::refuse_cross_origin` runs first.
     let (Some(token), Some(action)) = (LinkToken::parse(&raw), LinkAction::parse(&form.action))
     else {
@@ -95,13 +96,18 @@ async fn act(
     }
 }
 
-/// The brand colour as a stylesheet, so the pages need no inline style.
+async fn current_brand(state: &AppState) -> Brand {
+    crate::branding::ssr::current(&state.pool, &state.settings.brand).await
+}
+
+/// The brand colour as a stylesheet, so the pages need no inline style. Revalidated on
+/// every use, so a manager's change shows on the next page load.
 async fn brand_css(State(state): State<AppState>) -> Response {
-    let css = format!(":root{{--brand:{};}}\n", state.settings.brand.colour);
+    let css = format!(":root{{--brand:{};}}\n", current_brand(&state).await.colour);
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=300"),
+            (header::CACHE_CONTROL, "no-cache"),
         ],
         css,
     )

@@ -145,9 +145,10 @@ pub async fn deliver_next(
     }
 
     let token = purpose.map(|_| LinkToken::generate());
+    let brand = crate::branding::ssr::current(pool, &settings.brand).await;
     let built = kind
         .ok_or_else(|| "unknown message kind".to_string())
-        .and_then(|kind| build_message(&queued, kind, status, token.as_ref(), settings));
+        .and_then(|kind| build_message(&queued, kind, status, token.as_ref(), settings, &brand));
     let sent = match built {
         Ok(message) => mailer.send(message).await.map_err(|e| e.0),
         Err(e) => Err(e),
@@ -265,6 +266,7 @@ fn build_message(
     status: Option<RequestStatus>,
     token: Option<&LinkToken>,
     settings: &Settings,
+    brand: &crate::settings::Brand,
 ) -> Result<Message, String> {
     let link = token.map(|t| settings.link_url(&t.encode()));
     let context = MessageContext {
@@ -281,7 +283,7 @@ fn build_message(
         expires_at: queued.expires_at.unwrap_or_else(Utc::now),
         link: link.as_deref(),
     };
-    let rendered = render(&context, &settings.brand);
+    let rendered = render(&context, brand);
     let from: Mailbox = settings
         .mail_from
         .parse()

@@ -154,6 +154,7 @@ pub async fn preview_proposal(
             .await
             .map_err(|_| AdminError::Server("please try again".into()))?;
     let (name, email, locale) = patron.ok_or(AdminError::Change(ChangeError::PatronNotFound))?;
+    let brand = crate::branding::ssr::current(&state.pool, &state.settings.brand).await;
     let rendered = render(
         &MessageContext {
             kind: MessageKind::ProposalToNew,
@@ -169,7 +170,7 @@ pub async fn preview_proposal(
             expires_at: Utc::now() + state.settings.token_ttl,
             link: Some("[a personal link, sent only to the patron]"),
         },
-        &state.settings.brand,
+        &brand,
     );
     Ok(format!(
         "Subject: {}\n\n{}",

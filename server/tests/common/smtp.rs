@@ -67,6 +67,8 @@ pub struct SmtpSink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     accept: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// Open connections, cut when the sink goes down, as a real outage would.
+    sessions: Arc<Mutex<Vec<JoinHandle<()>>>>,
     /// Pause before answering the end of DATA, to hold a worker mid-send.
     delay: Arc<Mutex<Duration>>,
 }
@@ -81,6 +83,7 @@ impl SmtpSink {
             addr,
             received: Arc::default(),
             accept: Arc::default(),
+            sessions: Arc::default(),
             delay: Arc::default(),
         };
         sink.listen(listener);
@@ -94,18 +97,25 @@ impl SmtpSink {
     fn listen(&self, listener: TcpListener) {
         let received = self.received.clone();
         let delay = self.delay.clone();
+        let sessions = self.sessions.clone();
         let handle = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, received.clone(), delay.clone()));
+                let handle = tokio::spawn(session(stream, received.clone(), delay.clone()));
+                let mut open = sessions.lock().unwrap();
+                open.retain(|h| !h.is_finished());
+                open.push(handle);
             }
         });
         *self.accept.lock().unwrap() = Some(handle);
     }
 
-    /// Stops listening: new connections are refused until `up`.
+    /// Stops listening and cuts open connections: new ones are refused until `up`.
     pub fn down(&self) {
         if let Some(handle) = self.accept.lock().unwrap().take() {
             handle.abort();
+        }
+        for session in self.sessions.lock().unwrap().drain(..) {
+            session.abort();
         }
     }
 
