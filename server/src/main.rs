@@ -9,6 +9,7 @@ use server::startup::Application;
 use server::{admins, database, seed, telemetry};
 
 fn main() -> ExitCode {
+    return_large_blocks_to_the_system();
     // A missing .env is normal; a broken one is worth saying.
     if let Err(error) = dotenvy::dotenv() {
         if !error.not_found() {
@@ -30,6 +31,18 @@ fn main() -> ExitCode {
             eprintln!("assent: error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Each password hash takes a 19 MiB block. glibc raises its mmap threshold after the
+/// first such block is freed, so later ones come from per-thread arenas and stay resident:
+/// measured, 32 sign-ins left the server at 485 MiB instead of 17. A fixed threshold keeps
+/// blocks over 1 MiB in their own mappings, returned to the system when freed.
+fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

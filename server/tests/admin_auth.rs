@@ -731,3 +731,89 @@ async fn managers_change_the_branding_patrons_see() {
     assert!(page.contains("Teatro Nuevo"), "{page}");
     assert!(!page.contains("Teatro Demo"), "{page}");
 }
+
+#[tokio::test]
+async fn patron_search_matches_names_and_addresses_literally_and_pages_by_id() {
+    let app = spawn_app().await;
+    admin_with_password(&app, "viewer@venue.example", "viewer").await;
+    let ana = app.add_patron("Ana García", "ana@old.example", "en").await;
+    let anabel = app.add_patron("Anabel Smith", "as@box.example", "en").await;
+    let percent = app.add_patron("Bruno 100%", "b_r@box.example", "en").await;
+    for i in 0..30 {
+        app.add_patron(
+            &format!("Page Test {i}"),
+            &format!("page{i}@box.example"),
+            "en",
+        )
+        .await;
+    }
+    let agent = app.add_admin("agent@venue.example", "agent").await;
+    app::changes::ssr::propose(
+        &app.pool,
+        &app.state.settings,
+        agent,
+        app::changes::ssr::Proposal {
+            patron_id: ana,
+            new_email: app::email::EmailAddress::parse("ana@new.example").unwrap(),
+            reason: app::changes::Reason::parse("Phoned").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let viewer = signed_in(&app, "viewer@venue.example").await;
+    let search = |query: &'static str, after: Option<i64>| {
+        let (app, viewer) = (&app, &viewer);
+        async move {
+            let after = after.map(|a| a.to_string()).unwrap_or_default();
+            let mut form = vec![("query", query)];
+            if !after.is_empty() {
+                form.push(("after", after.as_str()));
+            }
+            let (status, body) = call(app, viewer, "search_patrons", &form).await;
+            assert_eq!(status, 200, "{query}: {body}");
+            let page: app::patrons::PatronPage = serde_json::from_str(&body).unwrap();
+            page
+        }
+    };
+    let ids =
+        |page: &app::patrons::PatronPage| page.patrons.iter().map(|p| p.id).collect::<Vec<_>>();
+
+    assert_eq!(
+        ids(&search("ANA GARC", None).await),
+        vec![ana],
+        "a name, any case"
+    );
+    assert_eq!(
+        ids(&search("@old.example", None).await),
+        vec![ana],
+        "an address"
+    );
+    assert_eq!(
+        ids(&search("ana", None).await),
+        vec![ana, anabel],
+        "either column"
+    );
+    assert_eq!(
+        ids(&search("%", None).await),
+        vec![percent],
+        "% is a character, not a wildcard"
+    );
+    assert_eq!(ids(&search("b_r", None).await), vec![percent], "so is _");
+    assert!(search("a_a", None).await.patrons.is_empty());
+    let found = search("ana garcía", None).await;
+    assert!(found.patrons[0].pending, "the pending request shows");
+    assert!(!search("anabel", None).await.patrons[0].pending);
+
+    let first = search("page test", None).await;
+    assert_eq!(first.patrons.len(), 25);
+    let rest = search("page test", first.next_after).await;
+    assert_eq!(rest.patrons.len(), 5);
+    assert_eq!(rest.next_after, None);
+    assert!(
+        ids(&first).last() < ids(&rest).first(),
+        "pages follow in id order"
+    );
+    let everyone = search("", None).await;
+    assert_eq!(everyone.patrons.len(), 25);
+    assert_eq!(everyone.patrons[0].id, ana);
+}

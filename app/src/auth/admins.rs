@@ -40,7 +40,7 @@ pub async fn add_admin(
     role: String,
     password: String,
 ) -> Result<i64, AdminError> {
-    use super::password::hash_password;
+    use super::password::hash_password_bounded;
     use crate::email::EmailAddress;
     let manager = super::ssr::require(Role::Manager).await?;
     let pool = super::ssr::state()?.pool;
@@ -53,7 +53,8 @@ pub async fn add_admin(
     }
     let role = Role::parse(&role)
         .ok_or_else(|| AdminError::Invalid("Choose viewer, agent or manager.".into()))?;
-    let hash = hash_password(&password)
+    let hash = hash_password_bounded(password)
+        .await
         .map_err(|e| AdminError::Invalid(format!("The password is not usable: {e}.")))?;
     let inserted = insert_admin(&pool, manager.id, &email, name, role, &hash).await;
     match inserted {

@@ -36,6 +36,56 @@ pub fn verify_password(password: &str, stored_hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Each hash takes 19 MiB and a core for tens of milliseconds. At most this many run at
+/// once (one per core, up to four), so a burst of sign-ins queues instead of taking the
+/// memory of hundreds of hashes.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.min(4))
+    })
+}
+
+/// A hash of nothing anyone knows, verified against when the account does not exist, so
+/// an unknown email takes as long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut random = [0u8; 24];
+        argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut random);
+        hash_password(&format!("{random:?}")).unwrap_or_default()
+    })
+}
+
+/// Verifies off the async runtime, within the hashing slots. `None` (no such account)
+/// costs the same as a wrong password and is never verified.
+pub async fn verify_password_bounded(password: String, stored_hash: Option<String>) -> bool {
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || match stored_hash {
+        Some(hash) => verify_password(&password, &hash),
+        None => {
+            verify_password(&password, decoy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Hashes off the async runtime, within the hashing slots.
+pub async fn hash_password_bounded(password: String) -> Result<String, PasswordError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|_| PasswordError::Hashing)?;
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| PasswordError::Hashing)?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

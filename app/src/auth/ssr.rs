@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
-use super::password::verify_password;
+use super::password::verify_password_bounded;
 use super::{AdminError, Role, SignedInAdmin};
 use crate::email::mask;
 use crate::state::AppState;
@@ -125,15 +125,11 @@ pub async fn sign_in(email: &str, password: &str) -> Result<SignedInAdmin, Admin
     .fetch_optional(&pool)
     .await
     .map_err(internal)?;
-    let password = password.to_string();
-    let verified = match row {
-        Some((id, hash)) => {
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash).then_some(id))
-                .await
-                .map_err(internal)?
-        }
-        None => None,
-    };
+    let (id, hash) = row.unzip();
+    let verified = verify_password_bounded(password.to_string(), hash)
+        .await
+        .then_some(id)
+        .flatten();
     let Some(admin_id) = verified else {
         sqlx::query("INSERT INTO sign_in_failures (email, ip) VALUES ($1, $2)")
             .bind(email)

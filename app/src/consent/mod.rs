@@ -70,13 +70,12 @@ async fn act(
         .as_deref()
         .and_then(Locale::parse)
         .unwrap_or_default();
-    let brand = &current_brand(&state).await;
     // Cross-origin posts never get here: `security::refuse_cross_origin` runs first.
     let (Some(token), Some(action)) = (LinkToken::parse(&raw), LinkAction::parse(&form.action))
     else {
         return page(
             StatusCode::BAD_REQUEST,
-            brand,
+            &current_brand(&state).await,
             locale,
             "",
             &LinkState::Invalid,
@@ -92,7 +91,7 @@ async fn act(
     match act_on_link(&state.pool, &state.settings, &token, action, &context).await {
         // Post/redirect/get: the outcome page is the link's own page, now closed.
         Ok(_) => Redirect::to(&format!("/c/{raw}?lang={}", locale.as_str())).into_response(),
-        Err(_) => server_error(brand),
+        Err(_) => server_error(&current_brand(&state).await),
     }
 }
 
