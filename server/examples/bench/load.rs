@@ -88,7 +88,7 @@ impl Context {
     }
 
     /// The decision token in the newest message to each address.
-    pub fn tokens_for(&self, addresses: &[String]) -> HashMap<String, String> {
+    fn tokens_for(&self, addresses: &[String]) -> HashMap<String, String> {
         let wanted: std::collections::HashSet<&str> =
             addresses.iter().map(String::as_str).collect();
         let mut tokens = HashMap::new();
@@ -127,6 +127,15 @@ impl Context {
             addresses.push(address);
         }
         self.drain_outbox(Duration::from_secs(300)).await?;
+        self.links_for(tag, patrons)
+    }
+
+    /// Each patron's decision token, from the message to `{tag}{patron}@new.bench.example`.
+    pub fn links_for(&self, tag: &str, patrons: &[i64]) -> BenchResult<Vec<(i64, String)>> {
+        let addresses: Vec<String> = patrons
+            .iter()
+            .map(|p| format!("{tag}{p}@new.bench.example"))
+            .collect();
         let tokens = self.tokens_for(&addresses);
         patrons
             .iter()
@@ -157,12 +166,7 @@ impl Lcg {
     }
 }
 
-pub async fn search(
-    cluster: &Cluster,
-    _admins: &Admins,
-    options: &Options,
-    report: &mut Report,
-) -> BenchResult<()> {
+pub async fn search(cluster: &Cluster, options: &Options, report: &mut Report) -> BenchResult<()> {
     let client =
         AdminClient::sign_in(&cluster.servers[0].base_url, seed::MANAGER, seed::PASSWORD).await?;
     let mut random = Lcg::new(7);
@@ -389,18 +393,11 @@ pub async fn changes(ctx: &Context, cluster: &Cluster, report: &mut Report) -> B
         &format!("Outbox delivery to the local SMTP listener ({count} messages, {workers} workers over 2 instances)"),
     );
 
-    let addresses: Vec<String> = patrons
-        .iter()
-        .map(|p| format!("app{p}@new.bench.example"))
+    let links: Vec<String> = ctx
+        .links_for("app", &patrons)?
+        .into_iter()
+        .map(|l| l.1)
         .collect();
-    let tokens = ctx.tokens_for(&addresses);
-    let links: Vec<String> = addresses
-        .iter()
-        .filter_map(|a| tokens.get(a).cloned())
-        .collect();
-    if links.len() != n {
-        return Err(format!("only {} of {n} links arrived", links.len()).into());
-    }
     let bases: Arc<Vec<String>> =
         Arc::new(cluster.servers.iter().map(|s| s.base_url.clone()).collect());
     let http = browser();
@@ -461,14 +458,10 @@ pub async fn changes(ctx: &Context, cluster: &Cluster, report: &mut Report) -> B
     .await;
     let raw_proposals = record(report, "raw_proposals", "Proposals, raw SQL", proposals);
     ctx.drain_outbox(Duration::from_secs(600)).await?;
-    let addresses: Vec<String> = patrons
-        .iter()
-        .map(|p| format!("raw{p}@new.bench.example"))
-        .collect();
-    let tokens = ctx.tokens_for(&addresses);
-    let links: Vec<String> = addresses
-        .iter()
-        .filter_map(|a| tokens.get(a).cloned())
+    let links: Vec<String> = ctx
+        .links_for("raw", &patrons)?
+        .into_iter()
+        .map(|l| l.1)
         .collect();
     let settings = ctx.settings.clone();
     let pool = ctx.pool.clone();

@@ -108,30 +108,28 @@ async fn run(options: &Options) -> BenchResult<()> {
     let mut cluster = servers::Cluster::start(options, &sink.url()).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     report.section("Server memory");
-    for (i, server) in cluster.servers.iter().enumerate() {
-        report.figure(
-            &format!("rss_idle_mib_instance_{}", i + 1),
-            server.rss_mib(),
-            "MiB",
-            &format!("RSS idle, instance {}", i + 1),
-        );
-    }
+    memory(
+        &mut report,
+        &cluster,
+        "rss_idle",
+        "RSS idle",
+        servers::Server::rss_mib,
+    );
 
     report.section("Patron search");
-    load::search(&cluster, &admins, options, &mut report).await?;
+    load::search(&cluster, options, &mut report).await?;
 
     report.section("Proposals and decisions");
     let ctx = load::Context::new(options, &sink, &pool, &admins).await?;
     load::changes(&ctx, &cluster, &mut report).await?;
     report.section("Server memory at peak");
-    for (i, server) in cluster.servers.iter().enumerate() {
-        report.figure(
-            &format!("rss_peak_mib_instance_{}", i + 1),
-            server.peak_rss_mib(),
-            "MiB",
-            &format!("Peak RSS (VmHWM) after the load, instance {}", i + 1),
-        );
-    }
+    memory(
+        &mut report,
+        &cluster,
+        "rss_peak",
+        "Peak RSS (VmHWM) after the load",
+        servers::Server::peak_rss_mib,
+    );
 
     report.section("Live updates");
     load::live(&ctx, &cluster, &mut report).await?;
@@ -151,4 +149,21 @@ async fn run(options: &Options) -> BenchResult<()> {
         options.out.display()
     );
     Ok(())
+}
+
+fn memory(
+    report: &mut Report,
+    cluster: &servers::Cluster,
+    key: &str,
+    label: &str,
+    read: fn(&servers::Server) -> f64,
+) {
+    for (i, server) in cluster.servers.iter().enumerate() {
+        report.figure(
+            &format!("{key}_mib_instance_{}", i + 1),
+            read(server),
+            "MiB",
+            &format!("{label}, instance {}", i + 1),
+        );
+    }
 }
