@@ -416,6 +416,30 @@ async fn patron_pages_carry_protective_headers() {
     let csp = header("content-security-policy");
     assert!(csp.contains("frame-ancestors 'none'"));
     assert!(!csp.contains("unsafe-inline"));
+
+    // A page that carries a token is never compressed (BREACH); the dashboard's are.
+    let encoding = |path: String| {
+        let http = app.http.clone();
+        async move {
+            let response = http
+                .get(path)
+                .header("accept-encoding", "gzip, br")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string())
+        }
+    };
+    let (agent, patrons) = setup(&app, 1).await;
+    propose_for(&app, agent, patrons[0], "p0@new.example").await;
+    app.deliver_all().await;
+    let token = app.smtp.to("p0@new.example")[0].link_token().unwrap();
+    assert_eq!(encoding(app.link(&token)).await, None);
+    assert!(encoding(format!("{}/signin", app.base_url)).await.is_some());
 }
 
 #[tokio::test]
