@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminError;
+use crate::loaded::loaded;
 
 /// The branding as the form shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,30 +319,23 @@ pub fn BrandingPage() -> impl IntoView {
     view! {
         <h1>"Branding"</h1>
         <p>"What patrons see on their pages and in every message: the venue's name, colour, logo and support address."</p>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match current.await {
-                    Err(error) => view! { <p role="alert" class="error">{error.to_string()}</p> }.into_any(),
-                    Ok(brand) => view! {
-                        <p data-testid="branding-source">{brand.source.clone()}</p>
-                        <section class="propose" aria-labelledby="branding-form-title">
-                            <h2 id="branding-form-title">"Change the branding"</h2>
-                            <ActionForm action=save>
-                                <label for="brand-name">"Venue name"</label>
-                                <input id="brand-name" name="org_name" required maxlength="100" value=brand.org_name/>
-                                <label for="brand-colour">"Colour (#rgb or #rrggbb)"</label>
-                                <input id="brand-colour" name="colour" required pattern="#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})" value=brand.colour/>
-                                <label for="brand-logo">"Logo address (https://, optional)"</label>
-                                <input id="brand-logo" name="logo_url" type="url" value=brand.logo_url/>
-                                <label for="brand-support">"Support email"</label>
-                                <input id="brand-support" name="support_email" type="email" required value=brand.support_email/>
-                                <button type="submit" class="primary">"Save the branding"</button>
-                            </ActionForm>
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(current, "Loading…", move |brand: BrandingView| view! {
+            <p data-testid="branding-source">{brand.source.clone()}</p>
+            <section class="propose" aria-labelledby="branding-form-title">
+                <h2 id="branding-form-title">"Change the branding"</h2>
+                <ActionForm action=save>
+                    <label for="brand-name">"Venue name"</label>
+                    <input id="brand-name" name="org_name" required maxlength="100" value=brand.org_name/>
+                    <label for="brand-colour">"Colour (#rgb or #rrggbb)"</label>
+                    <input id="brand-colour" name="colour" required pattern="#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})" value=brand.colour/>
+                    <label for="brand-logo">"Logo address (https://, optional)"</label>
+                    <input id="brand-logo" name="logo_url" type="url" value=brand.logo_url/>
+                    <label for="brand-support">"Support email"</label>
+                    <input id="brand-support" name="support_email" type="email" required value=brand.support_email/>
+                    <button type="submit" class="primary">"Save the branding"</button>
+                </ActionForm>
+            </section>
+        })}
         {move || outcome().map(|(role, text)| view! {
             <p role=role class=if role == "alert" { "error" } else { "notice" } data-testid="branding-outcome">{text}</p>
         })}

@@ -7,6 +7,7 @@ pub mod branding;
 pub mod changes;
 pub mod email;
 pub mod events;
+pub mod loaded;
 pub mod locale;
 pub mod mail;
 pub mod patrons;

@@ -378,18 +378,8 @@ async fn the_live_stream_is_for_signed_in_admins() {
     let patron = app.add_patron("Ana García", "ana@example.org", "en").await;
     let agent = app.add_admin("agent@venue.example", "agent").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    app::changes::ssr::propose(
-        &app.pool,
-        &app.state.settings,
-        agent,
-        app::changes::ssr::Proposal {
-            patron_id: patron,
-            new_email: app::email::EmailAddress::parse("ana@new.example").unwrap(),
-            reason: app::changes::Reason::parse("Phoned").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
+    app.propose(agent, patron, "ana@new.example", "Phoned")
+        .await;
     let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk())
         .await
         .expect("an event within 5 s")
@@ -416,18 +406,7 @@ async fn the_audit_log_filters_and_exports_csv() {
         (ana, "ana@new.example", "=HYPERLINK(\"evil\")"),
         (bruno, "bruno@new.example", "Phoned"),
     ] {
-        app::changes::ssr::propose(
-            &app.pool,
-            &app.state.settings,
-            agent,
-            app::changes::ssr::Proposal {
-                patron_id: patron,
-                new_email: app::email::EmailAddress::parse(email).unwrap(),
-                reason: app::changes::Reason::parse(reason).unwrap(),
-            },
-        )
-        .await
-        .unwrap();
+        app.propose(agent, patron, email, reason).await;
     }
 
     let anonymous = browser()
@@ -748,18 +727,7 @@ async fn patron_search_matches_names_and_addresses_literally_and_pages_by_id() {
         .await;
     }
     let agent = app.add_admin("agent@venue.example", "agent").await;
-    app::changes::ssr::propose(
-        &app.pool,
-        &app.state.settings,
-        agent,
-        app::changes::ssr::Proposal {
-            patron_id: ana,
-            new_email: app::email::EmailAddress::parse("ana@new.example").unwrap(),
-            reason: app::changes::Reason::parse("Phoned").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
+    app.propose(agent, ana, "ana@new.example", "Phoned").await;
     let viewer = signed_in(&app, "viewer@venue.example").await;
     let search = |query: &'static str, after: Option<i64>| {
         let (app, viewer) = (&app, &viewer);

@@ -7,10 +7,9 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use app::changes::ssr::{act_on_link, cancel, expire_due, propose, DecisionContext, Proposal};
+use app::changes::ssr::{act_on_link, cancel, expire_due, DecisionContext};
 use app::changes::token::LinkToken;
-use app::changes::{LinkAction, Reason};
-use app::email::EmailAddress;
+use app::changes::LinkAction;
 use common::{spawn_app, TestApp};
 
 async fn setup(app: &TestApp, patrons: usize) -> (i64, Vec<i64>) {
@@ -26,18 +25,8 @@ async fn setup(app: &TestApp, patrons: usize) -> (i64, Vec<i64>) {
 }
 
 async fn propose_for(app: &TestApp, agent: i64, patron: i64, new_email: &str) -> i64 {
-    propose(
-        &app.pool,
-        &app.state.settings,
-        agent,
-        Proposal {
-            patron_id: patron,
-            new_email: EmailAddress::parse(new_email).unwrap(),
-            reason: Reason::parse("Requested at the box office").unwrap(),
-        },
-    )
-    .await
-    .unwrap()
+    app.propose(agent, patron, new_email, "Requested at the box office")
+        .await
 }
 
 const DECISIONS: [&str; 5] = ["approved", "rejected", "cancelled", "not_me", "expired"];

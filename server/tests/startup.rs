@@ -230,10 +230,12 @@ async fn propose_from_the_command_line_queues_the_same_messages() {
     let app = common::spawn_app().await;
     app.add_admin("agent@venue.example", "agent").await;
     let patron = app.add_patron("Ana García", "ana@old.example", "en").await;
-    let run = |args: &[&str]| {
+    // `assent propose` for Ana, as `admin`, to `new_email`.
+    let run = |admin: &str, new_email: &str| {
         let output = Command::new(env!("CARGO_BIN_EXE_assent"))
             .arg("propose")
-            .args(args)
+            .args(["--admin", admin, "--patron", "ana@old.example"])
+            .args(["--new-email", new_email, "--reason", "Phoned"])
             .env("DATABASE_URL", &app.database_url)
             .env("RUST_LOG", "off")
             .stdin(Stdio::null())
@@ -244,40 +246,16 @@ async fn propose_from_the_command_line_queues_the_same_messages() {
             String::from_utf8_lossy(&output.stderr).to_string(),
         )
     };
-    let (ok, stderr) = run(&[
-        "--admin",
-        "nobody@venue.example",
-        "--patron",
-        "ana@old.example",
-        "--new-email",
-        "ana@new.example",
-        "--reason",
-        "Phoned",
-    ]);
+    let (ok, stderr) = run("nobody@venue.example", "ana@new.example");
     assert!(!ok);
     assert_one_clear_line(&stderr, "no active admin has that email");
-    let (ok, stderr) = run(&[
-        "--admin",
+    let (ok, stderr) = run(
         "agent@venue.example",
-        "--patron",
-        "ana@old.example",
-        "--new-email",
         "ana@new.example\r\nBcc: x@evil.example",
-        "--reason",
-        "Phoned",
-    ]);
+    );
     assert!(!ok);
     assert_one_clear_line(&stderr, "line breaks");
-    let (ok, stderr) = run(&[
-        "--admin",
-        "agent@venue.example",
-        "--patron",
-        "ana@old.example",
-        "--new-email",
-        "ana@new.example",
-        "--reason",
-        "Phoned",
-    ]);
+    let (ok, stderr) = run("agent@venue.example", "ana@new.example");
     assert!(ok, "{stderr}");
 
     assert_eq!(

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminError;
+use crate::loaded::loaded;
 
 #[cfg(feature = "ssr")]
 mod ssr;
@@ -144,37 +145,30 @@ pub fn AuditPage() -> impl IntoView {
             <button type="submit">"Filter"</button>
             <a href=csv download="audit.csv">"Download CSV"</a>
         </form>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Err(message) => view! { <p role="alert" class="error">{message}</p> }.into_any(),
-                    Ok(rows) => view! {
-                        <table class="history" data-testid="audit">
-                            <thead><tr>
-                                <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                                <th scope="col">"Patron"</th><th scope="col">"Request"</th><th scope="col">"Before"</th>
-                                <th scope="col">"After"</th><th scope="col">"Reason"</th><th scope="col">"From"</th>
-                            </tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|r| view! {
-                                    <tr>
-                                        <td>{r.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
-                                        <td>{r.admin.unwrap_or(r.actor)}</td>
-                                        <td>{r.kind}</td>
-                                        <td>{r.patron_id.map(|p| view! { <a href=format!("/patrons/{p}")>{p}</a> })}</td>
-                                        <td>{r.request_id}</td>
-                                        <td>{r.old_value}</td>
-                                        <td>{r.new_value}</td>
-                                        <td>{r.reason}</td>
-                                        <td>{r.ip}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(rows, "Loading…", move |rows: Vec<AuditRow>| view! {
+            <table class="history" data-testid="audit">
+                <thead><tr>
+                    <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                    <th scope="col">"Patron"</th><th scope="col">"Request"</th><th scope="col">"Before"</th>
+                    <th scope="col">"After"</th><th scope="col">"Reason"</th><th scope="col">"From"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| view! {
+                        <tr>
+                            <td>{r.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                            <td>{r.admin.unwrap_or(r.actor)}</td>
+                            <td>{r.kind}</td>
+                            <td>{r.patron_id.map(|p| view! { <a href=format!("/patrons/{p}")>{p}</a> })}</td>
+                            <td>{r.request_id}</td>
+                            <td>{r.old_value}</td>
+                            <td>{r.new_value}</td>
+                            <td>{r.reason}</td>
+                            <td>{r.ip}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
     }
 }
 

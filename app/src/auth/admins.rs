@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::AdminError;
 #[cfg(feature = "ssr")]
 use super::Role;
+use crate::loaded::loaded;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -186,37 +187,30 @@ pub fn AdminsPage() -> impl IntoView {
     };
     view! {
         <h1>"Admins"</h1>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match admins.await {
-                    Err(error) => view! { <p role="alert" class="error">{error.to_string()}</p> }.into_any(),
-                    Ok(rows) => view! {
-                        <table class="history" data-testid="admins">
-                            <thead><tr>
-                                <th scope="col">"Email"</th><th scope="col">"Name"</th><th scope="col">"Role"</th>
-                                <th scope="col">"Access"</th>
-                            </tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|a| view! {
-                                    <tr>
-                                        <td>{a.email}</td><td>{a.display_name.clone()}</td><td>{a.role}</td>
-                                        <td>
-                                            <ActionForm action=toggle>
-                                                <input type="hidden" name="admin_id" value=a.id/>
-                                                <input type="hidden" name="disabled" value=(!a.disabled).to_string()/>
-                                                <button type="submit">
-                                                    {if a.disabled { format!("Enable {}", a.display_name) } else { format!("Disable {}", a.display_name) }}
-                                                </button>
-                                            </ActionForm>
-                                        </td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(admins, "Loading…", move |rows: Vec<AdminRow>| view! {
+            <table class="history" data-testid="admins">
+                <thead><tr>
+                    <th scope="col">"Email"</th><th scope="col">"Name"</th><th scope="col">"Role"</th>
+                    <th scope="col">"Access"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|a| view! {
+                        <tr>
+                            <td>{a.email}</td><td>{a.display_name.clone()}</td><td>{a.role}</td>
+                            <td>
+                                <ActionForm action=toggle>
+                                    <input type="hidden" name="admin_id" value=a.id/>
+                                    <input type="hidden" name="disabled" value=(!a.disabled).to_string()/>
+                                    <button type="submit">
+                                        {if a.disabled { format!("Enable {}", a.display_name) } else { format!("Disable {}", a.display_name) }}
+                                    </button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
         <section aria-labelledby="add-admin-title" class="propose">
             <h2 id="add-admin-title">"Add an admin"</h2>
             <ActionForm action=add>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminError;
+use crate::loaded::loaded;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -99,36 +100,29 @@ pub fn ChangesPage() -> impl IntoView {
         <p class="live" role="status" data-testid="live-status" data-connected=move || connected.get().to_string()>
             {move || if connected.get() { "● Live" } else { "○ Connecting…" }}
         </p>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match changes.await {
-                    Err(error) => view! { <p role="alert" class="error">{error.to_string()}</p> }.into_any(),
-                    Ok(rows) => view! {
-                        <table class="history" data-testid="changes">
-                            <thead><tr>
-                                <th scope="col">"#"</th><th scope="col">"Patron"</th><th scope="col">"New email"</th>
-                                <th scope="col">"Status"</th><th scope="col">"By"</th><th scope="col">"Proposed"</th>
-                                <th scope="col">"Decided"</th><th scope="col">"Dead messages"</th>
-                            </tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|r| view! {
-                                    <tr data-testid=format!("change-{}", r.id)>
-                                        <td>{r.id}</td>
-                                        <td><a href=format!("/patrons/{}", r.patron_id)>{r.patron_name}</a></td>
-                                        <td>{r.new_value}</td>
-                                        <td class=format!("status {}", r.status)>{match r.cancelled_by { Some(by) => format!("{} ({by})", r.status), None => r.status.clone() }}</td>
-                                        <td>{r.requested_by}</td>
-                                        <td>{when(r.created_at)}</td>
-                                        <td>{r.decided_at.map(when).unwrap_or_default()}</td>
-                                        <td>{(r.dead_messages > 0).then(|| r.dead_messages.to_string())}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(changes, "Loading…", move |rows: Vec<ChangeRow>| view! {
+            <table class="history" data-testid="changes">
+                <thead><tr>
+                    <th scope="col">"#"</th><th scope="col">"Patron"</th><th scope="col">"New email"</th>
+                    <th scope="col">"Status"</th><th scope="col">"By"</th><th scope="col">"Proposed"</th>
+                    <th scope="col">"Decided"</th><th scope="col">"Dead messages"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| view! {
+                        <tr data-testid=format!("change-{}", r.id)>
+                            <td>{r.id}</td>
+                            <td><a href=format!("/patrons/{}", r.patron_id)>{r.patron_name}</a></td>
+                            <td>{r.new_value}</td>
+                            <td class=format!("status {}", r.status)>{match r.cancelled_by { Some(by) => format!("{} ({by})", r.status), None => r.status.clone() }}</td>
+                            <td>{r.requested_by}</td>
+                            <td>{when(r.created_at)}</td>
+                            <td>{r.decided_at.map(when).unwrap_or_default()}</td>
+                            <td>{(r.dead_messages > 0).then(|| r.dead_messages.to_string())}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
     }
 }
 

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminError;
+use crate::loaded::loaded;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -220,102 +221,96 @@ pub fn PatronDetailPage() -> impl IntoView {
     };
 
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let patron = match detail.await {
-                    Ok(patron) => patron,
-                    Err(error) => return view! { <p role="alert" class="error">{error.to_string()}</p> }.into_any(),
-                };
-                let pending = patron.requests.iter().find(|r| r.status == "pending").cloned();
-                view! {
-                    <h1>{patron.name.clone()}</h1>
-                    <dl class="facts">
-                        <dt>"Primary email"</dt><dd data-testid="primary-email">{patron.email.clone()}</dd>
-                        <dt>"Language"</dt><dd>{patron.locale.clone()}</dd>
-                    </dl>
-                    {pending.map(|r| {
-                        let age = (Utc::now() - r.created_at).num_minutes();
-                        view! {
-                            <section class="pending" aria-labelledby="pending-title" data-testid="pending-request">
-                                <h2 id="pending-title">"Waiting for the patron"</h2>
-                                <p>{format!("Change to {} proposed {age} min ago by {}; expires {}.", r.new_value, r.requested_by, when(r.expires_at))}</p>
-                                <div class="row">
-                                    <ActionForm action=resend>
-                                        <input type="hidden" name="request_id" value=r.id/>
-                                        <button type="submit">"Resend the link"</button>
-                                    </ActionForm>
-                                    <ActionForm action=cancel>
-                                        <input type="hidden" name="request_id" value=r.id/>
-                                        <button type="submit">"Cancel the request"</button>
-                                    </ActionForm>
-                                </div>
-                            </section>
-                        }
-                    })}
-                    <section aria-labelledby="propose-title" class="propose">
-                        <h2 id="propose-title">"Propose a new primary email"</h2>
-                        <p>"Nothing changes until the patron approves from the new address."</p>
-                        <ActionForm action=propose>
+        {loaded(detail, "Loading…", move |patron: PatronDetail| {
+            let pending = patron.requests.iter().find(|r| r.status == "pending").cloned();
+            view! {
+                <h1>{patron.name.clone()}</h1>
+                <dl class="facts">
+                    <dt>"Primary email"</dt><dd data-testid="primary-email">{patron.email.clone()}</dd>
+                    <dt>"Language"</dt><dd>{patron.locale.clone()}</dd>
+                </dl>
+                {pending.map(|r| {
+                    let age = (Utc::now() - r.created_at).num_minutes();
+                    view! {
+                        <section class="pending" aria-labelledby="pending-title" data-testid="pending-request">
+                            <h2 id="pending-title">"Waiting for the patron"</h2>
+                            <p>{format!("Change to {} proposed {age} min ago by {}; expires {}.", r.new_value, r.requested_by, when(r.expires_at))}</p>
+                            <div class="row">
+                                <ActionForm action=resend>
+                                    <input type="hidden" name="request_id" value=r.id/>
+                                    <button type="submit">"Resend the link"</button>
+                                </ActionForm>
+                                <ActionForm action=cancel>
+                                    <input type="hidden" name="request_id" value=r.id/>
+                                    <button type="submit">"Cancel the request"</button>
+                                </ActionForm>
+                            </div>
+                        </section>
+                    }
+                })}
+                <section aria-labelledby="propose-title" class="propose">
+                    <h2 id="propose-title">"Propose a new primary email"</h2>
+                    <p>"Nothing changes until the patron approves from the new address."</p>
+                    <ActionForm action=propose>
+                        <input type="hidden" name="patron_id" value=patron.id/>
+                        <label for="new_email">"New email"</label>
+                        <input id="new_email" name="new_email" type="email" required/>
+                        <label for="reason">"Reason (the patron reads it)"</label>
+                        <input id="reason" name="reason" type="text" maxlength="500" required/>
+                        <button type="submit" class="primary">"Propose the change"</button>
+                    </ActionForm>
+                    <details class="preview">
+                        <summary>"Preview the email"</summary>
+                        <ActionForm action=preview>
                             <input type="hidden" name="patron_id" value=patron.id/>
-                            <label for="new_email">"New email"</label>
-                            <input id="new_email" name="new_email" type="email" required/>
-                            <label for="reason">"Reason (the patron reads it)"</label>
-                            <input id="reason" name="reason" type="text" maxlength="500" required/>
-                            <button type="submit" class="primary">"Propose the change"</button>
+                            <label for="preview_email">"New email to preview"</label>
+                            <input id="preview_email" name="new_email" type="email" required/>
+                            <label for="preview_reason">"Reason to preview"</label>
+                            <input id="preview_reason" name="reason" type="text" required/>
+                            <button type="submit">"Show preview"</button>
                         </ActionForm>
-                        <details class="preview">
-                            <summary>"Preview the email"</summary>
-                            <ActionForm action=preview>
-                                <input type="hidden" name="patron_id" value=patron.id/>
-                                <label for="preview_email">"New email to preview"</label>
-                                <input id="preview_email" name="new_email" type="email" required/>
-                                <label for="preview_reason">"Reason to preview"</label>
-                                <input id="preview_reason" name="reason" type="text" required/>
-                                <button type="submit">"Show preview"</button>
-                            </ActionForm>
-                            <pre data-testid="preview">{move || preview.value().get().map(|r| match r { Ok(text) => text, Err(e) => e.to_string() })}</pre>
-                        </details>
-                    </section>
-                    <section aria-labelledby="history-title">
-                        <h2 id="history-title">"History of changes"</h2>
-                        <table class="history" data-testid="history">
-                            <thead><tr>
-                                <th scope="col">"Proposed"</th><th scope="col">"By"</th><th scope="col">"Before"</th>
-                                <th scope="col">"After"</th><th scope="col">"Reason"</th><th scope="col">"Outcome"</th><th scope="col">"Decided"</th>
-                            </tr></thead>
-                            <tbody>
-                                {patron.requests.into_iter().map(|r| view! {
-                                    <tr>
-                                        <td>{when(r.created_at)}</td><td>{r.requested_by}</td><td>{r.old_value}</td>
-                                        <td>{r.new_value}</td><td>{r.reason}</td>
-                                        <td>{match r.cancelled_by { Some(by) => format!("{} ({by})", r.status), None => r.status }}</td>
-                                        <td>{r.decided_at.map(when).unwrap_or_default()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </section>
-                    <section aria-labelledby="messages-title">
-                        <h2 id="messages-title">"Messages"</h2>
-                        <table class="history" data-testid="messages">
-                            <thead><tr>
-                                <th scope="col">"Queued"</th><th scope="col">"Kind"</th><th scope="col">"To"</th>
-                                <th scope="col">"Delivery"</th><th scope="col">"Attempts"</th><th scope="col">"Sent"</th>
-                            </tr></thead>
-                            <tbody>
-                                {patron.messages.into_iter().map(|m| view! {
-                                    <tr>
-                                        <td>{when(m.created_at)}</td><td>{m.kind}</td><td>{m.to_address}</td>
-                                        <td>{match m.last_error { Some(e) if m.status != "sent" => format!("{} ({e})", m.status), _ => m.status }}</td>
-                                        <td>{m.attempts}</td><td>{m.sent_at.map(when).unwrap_or_default()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </section>
-                }.into_any()
-            })}
-        </Transition>
+                        <pre data-testid="preview">{move || preview.value().get().map(|r| match r { Ok(text) => text, Err(e) => e.to_string() })}</pre>
+                    </details>
+                </section>
+                <section aria-labelledby="history-title">
+                    <h2 id="history-title">"History of changes"</h2>
+                    <table class="history" data-testid="history">
+                        <thead><tr>
+                            <th scope="col">"Proposed"</th><th scope="col">"By"</th><th scope="col">"Before"</th>
+                            <th scope="col">"After"</th><th scope="col">"Reason"</th><th scope="col">"Outcome"</th><th scope="col">"Decided"</th>
+                        </tr></thead>
+                        <tbody>
+                            {patron.requests.into_iter().map(|r| view! {
+                                <tr>
+                                    <td>{when(r.created_at)}</td><td>{r.requested_by}</td><td>{r.old_value}</td>
+                                    <td>{r.new_value}</td><td>{r.reason}</td>
+                                    <td>{match r.cancelled_by { Some(by) => format!("{} ({by})", r.status), None => r.status }}</td>
+                                    <td>{r.decided_at.map(when).unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+                <section aria-labelledby="messages-title">
+                    <h2 id="messages-title">"Messages"</h2>
+                    <table class="history" data-testid="messages">
+                        <thead><tr>
+                            <th scope="col">"Queued"</th><th scope="col">"Kind"</th><th scope="col">"To"</th>
+                            <th scope="col">"Delivery"</th><th scope="col">"Attempts"</th><th scope="col">"Sent"</th>
+                        </tr></thead>
+                        <tbody>
+                            {patron.messages.into_iter().map(|m| view! {
+                                <tr>
+                                    <td>{when(m.created_at)}</td><td>{m.kind}</td><td>{m.to_address}</td>
+                                    <td>{match m.last_error { Some(e) if m.status != "sent" => format!("{} ({e})", m.status), _ => m.status }}</td>
+                                    <td>{m.attempts}</td><td>{m.sent_at.map(when).unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }
+        })}
         <p role="alert" class="error" data-testid="action-error">{failure}</p>
     }
 }

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminError;
+use crate::loaded::loaded;
 
 mod detail;
 pub use detail::*;
@@ -137,14 +138,7 @@ pub fn PatronsPage() -> impl IntoView {
                 <button type="submit">"Search"</button>
             </div>
         </Form>
-        <Transition fallback=|| view! { <p>"Searching…"</p> }>
-            {move || Suspend::new(async move {
-                match results.await {
-                    Ok(page) => view! { <PatronTable page query=query()/> }.into_any(),
-                    Err(error) => view! { <p role="alert" class="error">{error.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(results, "Searching…", move |page: PatronPage| view! { <PatronTable page query=query()/> })}
     }
 }
 

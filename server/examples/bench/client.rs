@@ -12,20 +12,19 @@ pub struct AdminClient {
     http: reqwest::Client,
 }
 
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+pub fn browser() -> BenchResult<reqwest::Client> {
+    Ok(reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
-        .build()
-        .expect("an HTTP client")
+        .build()?)
 }
 
 impl AdminClient {
     pub async fn sign_in(base_url: &str, email: &str, password: &str) -> BenchResult<Self> {
         let client = AdminClient {
             base_url: base_url.to_string(),
-            http: browser(),
+            http: browser()?,
         };
         let (status, body, _) = client
             .call("sign_in", &[("email", email), ("password", password)])

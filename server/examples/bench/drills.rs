@@ -2,7 +2,7 @@
 //! and 200 concurrent decisions on one request. Each reports pass or fail with figures.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -184,19 +184,19 @@ async fn kill_nine(ctx: &Context, cluster: &mut Cluster, report: &mut Report) ->
     let tokens: Arc<Vec<String>> = Arc::new(pending.into_iter().map(|p| p.1).collect());
     let target = cluster.servers[0].base_url.clone();
     let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(Mutex::new(Vec::new()));
+    let http = browser()?;
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (tokens, next, failed, target) =
-            (tokens.clone(), next.clone(), failed.clone(), target.clone());
+        let (tokens, next, target, http) =
+            (tokens.clone(), next.clone(), target.clone(), http.clone());
         tasks.push(tokio::spawn(async move {
-            let http = browser();
+            let mut failed = Vec::new();
             while let Some(token) = tokens.get(next.fetch_add(1, Ordering::SeqCst)) {
-                match decide(&http, &target, token, "approve").await {
-                    Ok((303, _)) => {}
-                    _ => failed.lock().unwrap().push(token.clone()),
+                if !matches!(decide(&http, &target, token, "approve").await, Ok((303, _))) {
+                    failed.push(token.clone());
                 }
             }
+            failed
         }));
     }
     while next.load(Ordering::SeqCst) < REQUESTS / 3 {
@@ -204,13 +204,12 @@ async fn kill_nine(ctx: &Context, cluster: &mut Cluster, report: &mut Report) ->
     }
     let sent_before_kill = next.load(Ordering::SeqCst).min(REQUESTS);
     cluster.kill(0);
+    let mut retry = Vec::new();
     for task in tasks {
-        let _ = task.await;
+        retry.extend(task.await?);
     }
     let restart = cluster.restart(0).await?;
     // The patrons whose decision failed try again, as a person would.
-    let retry: Vec<String> = failed.lock().unwrap().clone();
-    let http = browser();
     let mut retry_failed = 0;
     for token in &retry {
         if !matches!(decide(&http, &target, token, "approve").await, Ok((303, _))) {
@@ -308,13 +307,12 @@ async fn postgres_restart(
     // Watch /readyz on both instances every 100 ms.
     let started = Instant::now();
     let mut watchers = Vec::new();
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
     for server in &cluster.servers {
-        let (base, stop) = (server.base_url.clone(), stop.clone());
+        let (base, stop, http) = (server.base_url.clone(), stop.clone(), probe.clone());
         watchers.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(2))
-                .build()
-                .expect("a client");
             let mut seen = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let ok = matches!(
@@ -435,8 +433,8 @@ async fn many_decisions(ctx: &Context, cluster: &Cluster, report: &mut Report) -
     for i in 0..DECISIONS {
         let base = cluster.servers[i % cluster.servers.len()].base_url.clone();
         let (token, barrier) = (token.clone(), barrier.clone());
+        let http = browser()?;
         tasks.push(tokio::spawn(async move {
-            let http = browser();
             let action = if i.is_multiple_of(2) {
                 "approve"
             } else {

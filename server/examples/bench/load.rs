@@ -400,7 +400,7 @@ pub async fn changes(ctx: &Context, cluster: &Cluster, report: &mut Report) -> B
         .collect();
     let bases: Arc<Vec<String>> =
         Arc::new(cluster.servers.iter().map(|s| s.base_url.clone()).collect());
-    let http = browser();
+    let http = browser()?;
     let decisions = concurrently(links, clients, move |worker, token: Arc<String>| {
         let (http, bases) = (http.clone(), bases.clone());
         async move {
@@ -551,7 +551,7 @@ pub async fn live(ctx: &Context, cluster: &Cluster, report: &mut Report) -> Benc
         AdminClient::sign_in(&cluster.servers[1].base_url, seed::MANAGER, seed::PASSWORD).await?;
     let mut events = listen(watcher.events().await?);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let http = browser();
+    let http = browser()?;
     let mut from_click = Vec::new();
     let mut from_answer = Vec::new();
     let mut missed = 0;

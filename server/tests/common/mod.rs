@@ -186,6 +186,22 @@ impl TestApp {
         id
     }
 
+    /// An agent's proposal, straight through the domain operation; the request's id.
+    pub async fn propose(&self, agent: i64, patron: i64, new_email: &str, reason: &str) -> i64 {
+        app::changes::ssr::propose(
+            &self.pool,
+            &self.state.settings,
+            agent,
+            app::changes::ssr::Proposal {
+                patron_id: patron,
+                new_email: app::email::EmailAddress::parse(new_email).unwrap(),
+                reason: app::changes::Reason::parse(reason).unwrap(),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn patron_email(&self, patron_id: i64) -> String {
         let (email,): (String,) = sqlx::query_as("SELECT email FROM patrons WHERE id = $1")
             .bind(patron_id)
